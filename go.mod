@@ -1,0 +1,3 @@
+module github.com/evercast/evercast
+
+go 1.26
