@@ -7,10 +7,13 @@
 package evercast
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Sentinel errors. Components wrap them; the HTTP edge maps them to status codes.
@@ -58,6 +61,58 @@ func Languages() []Language { return []Language{LangZH, LangEN} }
 
 // Text is a string per language, for example {"zh": "龙井茶", "en": "Longjing tea"}.
 type Text map[Language]string
+
+// UnmarshalJSON accepts an object {"zh": "...", "en": "..."}, a plain string
+// (filed under zh when it holds Han characters, else en), or an array of
+// either (joined per language with "; ", the form list facts such as
+// certifications take).
+func (t *Text) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || string(b) == "null" {
+		*t = nil
+		return nil
+	}
+	switch b[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*t = Text{guessLanguage(s): s}
+		return nil
+	case '[':
+		var parts []Text
+		if err := json.Unmarshal(b, &parts); err != nil {
+			return err
+		}
+		out := Text{}
+		for _, p := range parts {
+			for l, s := range p {
+				if out[l] != "" {
+					out[l] += "; "
+				}
+				out[l] += s
+			}
+		}
+		*t = out
+		return nil
+	}
+	var m map[Language]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("text: want a string or an object of languages: %w", err)
+	}
+	*t = Text(m)
+	return nil
+}
+
+func guessLanguage(s string) Language {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return LangZH
+		}
+	}
+	return LangEN
+}
 
 // In returns the text in lang, falling back to Mandarin, then English, then any.
 func (t Text) In(lang Language) string {
