@@ -53,7 +53,7 @@ func (c *Clip) Entry() *RundownEntry {
 // OutputStatus is the state of one RTMP push.
 type OutputStatus struct {
 	Name       string `json:"name"`
-	URL        string `json:"url"` // stream key redacted
+	URL        string `json:"url"`   // stream key redacted
 	State      string `json:"state"` // connecting, pushing, retrying, stopped
 	Reconnects int    `json:"reconnects"`
 	LastError  string `json:"last_error,omitempty"`
