@@ -75,6 +75,12 @@ type Clip struct {
 	CommentID string `json:"comment_id,omitempty"`
 	// Priority clips (replies, say-now) air at the next boundary once rendered.
 	Priority bool `json:"priority,omitempty"`
+	// Beat is the clip's angle on its product: 0 introduces it, 1.. take its
+	// selling points and facts in turn.
+	Beat int `json:"beat,omitempty"`
+	// Brief is the writer's input beyond the kind: the viewer comment a reply
+	// answers, or the operator's say-now text.
+	Brief string `json:"brief,omitempty"`
 	// Duration of the rendered clip; a whole multiple of 320 ms.
 	DurationMS int64 `json:"duration_ms,omitempty"`
 	// Start is the clip's offset on the session's aired timeline.
