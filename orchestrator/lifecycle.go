@@ -1,0 +1,194 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/evercast/evercast"
+	"github.com/evercast/evercast/internal/store"
+	"github.com/evercast/evercast/internal/tasks"
+)
+
+// Start takes a scheduled (or ended) session on air: it warms up (standby
+// and first clips are made) and goes live when they are ready.
+func (x *Orchestrator) Start(ctx context.Context, id string) (*evercast.Session, error) {
+	s, err := x.o.Store.GetSession(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	switch s.State {
+	case evercast.SessionWarming, evercast.SessionLive:
+		return s, nil // already on air: starting is idempotent
+	case evercast.SessionPaused:
+		return x.Resume(ctx, id)
+	}
+	if !s.Schedule.Open(x.o.Clock.Now()) {
+		return nil, fmt.Errorf("session %s is outside its schedule windows: %w", id, evercast.ErrConflict)
+	}
+	s, err = x.o.Store.SetSessionState(ctx, id, evercast.SessionWarming, evercast.SessionScheduled, evercast.SessionEnded)
+	if err != nil {
+		return nil, err
+	}
+	if s.EndedAt != nil {
+		// A restart after an end: plan afresh.
+		if err := x.o.Store.PlanClips(ctx, id, nil, plan{}.bytes()); err != nil {
+			return nil, err
+		}
+	}
+	x.o.Log.Info("session starting", "session_id", id)
+	return s, nil
+}
+
+// Pause holds the session on air with its standby loop; planning pauses.
+func (x *Orchestrator) Pause(ctx context.Context, id string) (*evercast.Session, error) {
+	return x.o.Store.SetSessionState(ctx, id, evercast.SessionPaused, evercast.SessionLive)
+}
+
+// Resume returns a paused session to its rundown.
+func (x *Orchestrator) Resume(ctx context.Context, id string) (*evercast.Session, error) {
+	return x.o.Store.SetSessionState(ctx, id, evercast.SessionLive, evercast.SessionPaused)
+}
+
+// Stop ends a session gracefully: its closing scene airs next (as soon as it
+// is rendered), then the session ends. A session not yet live ends at once.
+func (x *Orchestrator) Stop(ctx context.Context, id string) (*evercast.Session, error) {
+	s, err := x.o.Store.GetSession(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	switch s.State {
+	case evercast.SessionEnded:
+		return s, nil
+	case evercast.SessionScheduled:
+		return x.o.Store.SetSessionState(ctx, id, evercast.SessionEnded, evercast.SessionScheduled)
+	case evercast.SessionWarming, evercast.SessionPaused:
+		if err := x.end(ctx, id); err != nil {
+			return nil, err
+		}
+		return x.o.Store.GetSession(ctx, id)
+	}
+	raw, err := x.o.Store.PlannerState(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	p, err := loadPlan(raw)
+	if err != nil {
+		return nil, err
+	}
+	if p.Closing {
+		return s, nil
+	}
+	anchor, err := x.o.Store.GetAnchor(ctx, s.AnchorID)
+	if err != nil {
+		return nil, err
+	}
+	now := x.o.Clock.Now()
+	c := &evercast.Clip{ID: evercast.NewID(evercast.PrefixClip), SessionID: id, Kind: evercast.KindClosing,
+		Language: anchor.Language, State: evercast.ClipPlanned, Priority: true, PlannedAt: now}
+	p.Closing, p.ClosingClipID, p.ClosingAt = true, c.ID, now
+	if err := x.o.Store.PlanClips(ctx, id, []*evercast.Clip{c}, p.bytes()); err != nil {
+		return nil, err
+	}
+	x.dispatch(ctx, tasks.TypeScript, c, tasks.QueueCritical)
+	x.o.Log.Info("session stopping: closing scene planned", "session_id", id)
+	return s, nil
+}
+
+// Cut takes a session off air at once, without a closing scene (the kill
+// switch).
+func (x *Orchestrator) Cut(ctx context.Context, id string) (*evercast.Session, error) {
+	if err := x.end(ctx, id); err != nil {
+		return nil, err
+	}
+	return x.o.Store.GetSession(ctx, id)
+}
+
+// end marks the session ended and retires the clips that will never air.
+func (x *Orchestrator) end(ctx context.Context, id string) error {
+	_, err := x.o.Store.SetSessionState(ctx, id, evercast.SessionEnded,
+		evercast.SessionWarming, evercast.SessionLive, evercast.SessionPaused)
+	if err != nil && !errors.Is(err, evercast.ErrConflict) {
+		return err
+	}
+	return RetirePending(ctx, x.o.Store, id, x.o.Clock.Now())
+}
+
+// RetirePending marks every clip of an ended session that never aired as
+// failed, with the reason.
+func RetirePending(ctx context.Context, st interface {
+	ListClips(ctx context.Context, f store.ClipFilter) ([]*evercast.Clip, error)
+	FailClip(ctx context.Context, id string, msg string, at time.Time) (*evercast.Clip, error)
+}, sessionID string, now time.Time) error {
+	clips, err := st.ListClips(ctx, store.ClipFilter{SessionID: sessionID, States: []evercast.ClipState{
+		evercast.ClipPlanned, evercast.ClipScripted, evercast.ClipVoiced, evercast.ClipRendered}})
+	if err != nil {
+		return err
+	}
+	for _, c := range clips {
+		if c.Kind == evercast.KindStandby {
+			continue // the standby template is kept, not retired
+		}
+		if _, err := st.FailClip(ctx, c.ID, "not aired: the session ended first", now); err != nil && !errors.Is(err, evercast.ErrConflict) {
+			return err
+		}
+	}
+	return nil
+}
+
+// Status reports what an operator needs at a glance.
+func (x *Orchestrator) Status(ctx context.Context, id string) (*evercast.SessionStatus, error) {
+	s, err := x.o.Store.GetSession(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	stats, err := x.o.Store.ClipStats(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	st := &evercast.SessionStatus{
+		State: s.State, Owner: s.Owner, InFlight: stats.InFlight, Failed: stats.Failed,
+		AiredSeconds:       float64(stats.AiredMS) / 1000,
+		BufferAheadSeconds: float64(stats.ReadyMS) / 1000,
+		HLS:                "/v1/sessions/" + id + "/hls/index.m3u8",
+	}
+	if stats.OnAir != nil {
+		st.OnAir = stats.OnAir.Entry()
+		if stats.OnAir.OnAirAt != nil {
+			left := stats.OnAir.Duration() - x.o.Clock.Now().Sub(*stats.OnAir.OnAirAt)
+			if left > 0 && left <= stats.OnAir.Duration() {
+				st.BufferAheadSeconds += left.Seconds()
+			}
+		}
+	}
+	clips, err := x.o.Store.Rundown(ctx, id, store.RundownOptions{Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range clips {
+		if c.State.Pending() && c.Kind != evercast.KindStandby && len(st.Next) < 5 {
+			st.Next = append(st.Next, c.Entry())
+		}
+	}
+	if x.o.Outputs != nil {
+		st.Outputs = x.o.Outputs(id)
+	}
+	return st, nil
+}
+
+// Rundown returns the session's clips in air order.
+func (x *Orchestrator) Rundown(ctx context.Context, id string) (*evercast.Rundown, error) {
+	if _, err := x.o.Store.GetSession(ctx, id); err != nil {
+		return nil, err
+	}
+	clips, err := x.o.Store.Rundown(ctx, id, store.RundownOptions{})
+	if err != nil {
+		return nil, err
+	}
+	r := &evercast.Rundown{SessionID: id, Clips: make([]*evercast.RundownEntry, 0, len(clips))}
+	for _, c := range clips {
+		r.Clips = append(r.Clips, c.Entry())
+	}
+	return r, nil
+}

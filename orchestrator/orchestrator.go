@@ -1,0 +1,428 @@
+// Package orchestrator runs sessions: their lifecycle (scheduled → warming →
+// live ⇄ paused → ended), the rundown planner that keeps a lookahead buffer
+// of rendered clips ahead of the playhead, product rotation, the spoken AI
+// disclosure, dispatch of pipeline tasks, recovery of work lost in a crash,
+// and session ownership when several orchestrators run.
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/evercast/evercast"
+	"github.com/evercast/evercast/internal/clock"
+	"github.com/evercast/evercast/internal/store"
+	"github.com/evercast/evercast/internal/tasks"
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Store is what the orchestrator needs of the metadata store.
+type Store interface {
+	GetSession(ctx context.Context, id string) (*evercast.Session, error)
+	ListSessions(ctx context.Context, f store.SessionFilter) ([]*evercast.Session, error)
+	SetSessionState(ctx context.Context, id string, to evercast.SessionState, from ...evercast.SessionState) (*evercast.Session, error)
+	GetAnchor(ctx context.Context, id string) (*evercast.Anchor, error)
+	AcquireLease(ctx context.Context, sessionID, owner string, ttl time.Duration, now time.Time) (bool, error)
+	ReleaseLease(ctx context.Context, sessionID, owner string) error
+	PlanClips(ctx context.Context, sessionID string, clips []*evercast.Clip, plannerState []byte) error
+	PlannerState(ctx context.Context, sessionID string) ([]byte, error)
+	GetClip(ctx context.Context, id string) (*evercast.Clip, error)
+	ListClips(ctx context.Context, f store.ClipFilter) ([]*evercast.Clip, error)
+	ClipStats(ctx context.Context, sessionID string) (store.ClipStats, error)
+	Rundown(ctx context.Context, sessionID string, opts store.RundownOptions) ([]*evercast.Clip, error)
+	FailClip(ctx context.Context, id string, msg string, at time.Time) (*evercast.Clip, error)
+}
+
+// Enqueuer puts tasks on the queue (asynq.Client).
+type Enqueuer interface {
+	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+}
+
+// Options configure an Orchestrator.
+type Options struct {
+	Store Store
+	Queue Enqueuer
+	Clock clock.Clock
+	// Owner names this orchestrator in session leases.
+	Owner string
+	// Tick is how often sessions are planned (default 1 s).
+	Tick time.Duration
+	// LeaseTTL is how long an ownership lease lasts without renewal
+	// (default 8 s, so a dead owner's sessions move within 10 s).
+	LeaseTTL time.Duration
+	// MaxInFlight caps clips in the pipeline per session (default 8).
+	MaxInFlight int
+	// StuckAfter is when a clip that has not moved gets its task enqueued
+	// again (default 45 s).
+	StuckAfter time.Duration
+	// Outputs, when set, reports RTMP push status for Status.
+	Outputs  func(sessionID string) []evercast.OutputStatus
+	Log      *slog.Logger
+	Registry prometheus.Registerer
+}
+
+// Orchestrator plans and dispatches every on-air session it owns.
+type Orchestrator struct {
+	o       Options
+	metrics metrics
+
+	mu        sync.Mutex
+	owned     map[string]bool
+	reconcile map[string]bool // sessions whose in-flight work must be re-dispatched
+	lastStuck map[string]time.Time
+}
+
+type metrics struct {
+	planned    *prometheus.CounterVec
+	enqueueErr prometheus.Counter
+	owned      prometheus.Gauge
+	tickDur    prometheus.Histogram
+}
+
+// New returns an orchestrator.
+func New(o Options) *Orchestrator {
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Tick == 0 {
+		o.Tick = time.Second
+	}
+	if o.LeaseTTL == 0 {
+		o.LeaseTTL = 8 * time.Second
+	}
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = 8
+	}
+	if o.StuckAfter == 0 {
+		o.StuckAfter = 45 * time.Second
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	m := metrics{
+		planned:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "evercast_clips_planned_total", Help: "Clips planned, by kind."}, []string{"kind"}),
+		enqueueErr: prometheus.NewCounter(prometheus.CounterOpts{Name: "evercast_enqueue_errors_total", Help: "Tasks that could not be enqueued (re-dispatched later)."}),
+		owned:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "evercast_sessions_owned", Help: "Sessions this orchestrator owns."}),
+		tickDur:    prometheus.NewHistogram(prometheus.HistogramOpts{Name: "evercast_orchestrator_tick_seconds", Help: "Time to plan every owned session once.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
+	}
+	if o.Registry != nil {
+		o.Registry.MustRegister(m.planned, m.enqueueErr, m.owned, m.tickDur)
+	}
+	return &Orchestrator{o: o, metrics: m, owned: map[string]bool{}, reconcile: map[string]bool{}}
+}
+
+// Run plans sessions until ctx ends, then releases its leases.
+func (x *Orchestrator) Run(ctx context.Context) error {
+	t := time.NewTicker(x.o.Tick)
+	defer t.Stop()
+	for {
+		x.Tick(ctx)
+		select {
+		case <-ctx.Done():
+			x.releaseAll(context.WithoutCancel(ctx))
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (x *Orchestrator) releaseAll(ctx context.Context) {
+	x.mu.Lock()
+	ids := make([]string, 0, len(x.owned))
+	for id := range x.owned {
+		ids = append(ids, id)
+	}
+	x.owned = map[string]bool{}
+	x.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for _, id := range ids {
+		if err := x.o.Store.ReleaseLease(ctx, id, x.o.Owner); err != nil {
+			x.o.Log.Warn("release lease", "session_id", id, "err", err)
+		}
+	}
+}
+
+// Tick plans every on-air session once: it takes or renews the ownership
+// lease, then plans and dispatches what the session needs.
+func (x *Orchestrator) Tick(ctx context.Context) {
+	start := time.Now()
+	defer func() { x.metrics.tickDur.Observe(time.Since(start).Seconds()) }()
+	sessions, err := x.o.Store.ListSessions(ctx, store.SessionFilter{States: []evercast.SessionState{
+		evercast.SessionWarming, evercast.SessionLive, evercast.SessionPaused}})
+	if err != nil {
+		if ctx.Err() == nil {
+			x.o.Log.Error("list sessions", "err", err)
+		}
+		return
+	}
+	now := x.o.Clock.Now()
+	seen := map[string]bool{}
+	for _, s := range sessions {
+		if ctx.Err() != nil {
+			return
+		}
+		ok, err := x.o.Store.AcquireLease(ctx, s.ID, x.o.Owner, x.o.LeaseTTL, now)
+		if err != nil {
+			x.o.Log.Warn("lease", "session_id", s.ID, "err", err)
+			continue
+		}
+		x.mu.Lock()
+		if !ok {
+			delete(x.owned, s.ID)
+			x.mu.Unlock()
+			continue
+		}
+		if !x.owned[s.ID] {
+			// Newly owned (start-up or take-over): whatever was in flight
+			// under the previous owner may have been lost with it.
+			x.owned[s.ID] = true
+			x.reconcile[s.ID] = true
+			x.o.Log.Info("session owned", "session_id", s.ID, "owner", x.o.Owner)
+		}
+		x.mu.Unlock()
+		seen[s.ID] = true
+		if err := x.planSession(ctx, s); err != nil && ctx.Err() == nil {
+			x.o.Log.Error("plan session", "session_id", s.ID, "err", err)
+		}
+	}
+	x.mu.Lock()
+	for id := range x.owned {
+		if !seen[id] {
+			delete(x.owned, id)
+			delete(x.reconcile, id)
+		}
+	}
+	x.metrics.owned.Set(float64(len(x.owned)))
+	x.mu.Unlock()
+}
+
+// Owns reports whether this orchestrator holds the session's lease.
+func (x *Orchestrator) Owns(sessionID string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.owned[sessionID]
+}
+
+func (x *Orchestrator) planSession(ctx context.Context, s *evercast.Session) error {
+	raw, err := x.o.Store.PlannerState(ctx, s.ID)
+	if err != nil {
+		return err
+	}
+	p, err := loadPlan(raw)
+	if err != nil {
+		return fmt.Errorf("planner state: %w", err)
+	}
+	anchor, err := x.o.Store.GetAnchor(ctx, s.AnchorID)
+	if err != nil {
+		return fmt.Errorf("anchor: %w", err)
+	}
+	x.mu.Lock()
+	rec := x.reconcile[s.ID]
+	delete(x.reconcile, s.ID)
+	x.mu.Unlock()
+	if err := x.redispatch(ctx, s, rec); err != nil {
+		x.o.Log.Warn("redispatch", "session_id", s.ID, "err", err)
+	}
+
+	var batch []*evercast.Clip
+	now := x.o.Clock.Now()
+	if !p.Started {
+		standby := &evercast.Clip{ID: evercast.NewID(evercast.PrefixClip), SessionID: s.ID, Kind: evercast.KindStandby,
+			Language: anchor.Language, State: evercast.ClipPlanned, PlannedAt: now}
+		p.StandbyClipID = standby.ID
+		opening := &evercast.Clip{SessionID: s.ID, Kind: evercast.KindOpening, Language: anchor.Language,
+			State: evercast.ClipPlanned, PlannedAt: now}
+		if len(s.ProductIDs) > 0 {
+			opening.ProductID = s.ProductIDs[0]
+		}
+		batch = append(batch, standby, opening)
+		p.Started = true
+		p.PlannedMS += estimateMS
+	}
+
+	stats, err := x.o.Store.ClipStats(ctx, s.ID)
+	if err != nil {
+		return err
+	}
+	if s.State == evercast.SessionWarming && len(batch) == 0 {
+		if err := x.maybeGoLive(ctx, s, p, stats); err != nil {
+			return err
+		}
+	}
+
+	if p.Closing {
+		if !p.ClosingAt.IsZero() && now.Sub(p.ClosingAt) > 60*time.Second {
+			// The closing never made it to air (the pipeline is down): end
+			// the session anyway rather than keep it half-stopped.
+			x.o.Log.Warn("closing clip not aired in time; ending session", "session_id", s.ID)
+			return x.end(ctx, s.ID)
+		}
+	} else if s.State != evercast.SessionPaused {
+		lookMS := int64(s.LookaheadSeconds) * 1000
+		inFlight := stats.InFlight + len(batch)
+		ahead := stats.ReadyMS + int64(inFlight)*estimateMS
+		maxAir := int64(s.MaxAirSeconds) * 1000
+		for inFlight < x.o.MaxInFlight && ahead < lookMS+estimateMS {
+			if maxAir > 0 && stats.AiredMS+stats.ReadyMS+int64(stats.InFlight)*estimateMS >= maxAir {
+				break
+			}
+			c := p.next(s, anchor.Language)
+			c.PlannedAt = now
+			batch = append(batch, c)
+			inFlight++
+			ahead += estimateMS
+		}
+		// With a length limit, the closing scene follows once everything
+		// planned is rendered and covers the limit.
+		if maxAir > 0 && stats.InFlight == 0 && len(batch) == 0 && stats.AiredMS+stats.ReadyMS >= maxAir {
+			c := &evercast.Clip{ID: evercast.NewID(evercast.PrefixClip), SessionID: s.ID, Kind: evercast.KindClosing,
+				Language: anchor.Language, State: evercast.ClipPlanned, PlannedAt: now}
+			p.Closing, p.ClosingClipID, p.ClosingAt = true, c.ID, now
+			batch = append(batch, c)
+		}
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	for _, c := range batch {
+		if c.ID == "" {
+			c.ID = evercast.NewID(evercast.PrefixClip)
+		}
+	}
+	if err := x.o.Store.PlanClips(ctx, s.ID, batch, p.bytes()); err != nil {
+		return fmt.Errorf("plan clips: %w", err)
+	}
+	queue := tasks.QueueDefault
+	if stats.ReadyMS > int64(s.LookaheadSeconds)*1000/2 {
+		queue = tasks.QueueLow // comfortably ahead: pre-generation
+	}
+	for _, c := range batch {
+		x.metrics.planned.WithLabelValues(string(c.Kind)).Inc()
+		q := queue
+		if c.Priority || c.Kind == evercast.KindStandby || c.Kind == evercast.KindOpening || c.Kind == evercast.KindClosing {
+			q = tasks.QueueDefault
+			if c.Priority {
+				q = tasks.QueueCritical
+			}
+		}
+		x.dispatch(ctx, tasks.TypeScript, c, q)
+	}
+	return nil
+}
+
+// maybeGoLive moves a warming session live once its standby clip and its
+// first clip are rendered: from then on playout can never run dry.
+func (x *Orchestrator) maybeGoLive(ctx context.Context, s *evercast.Session, p plan, stats store.ClipStats) error {
+	if p.StandbyClipID == "" || stats.ReadyMS == 0 {
+		return nil
+	}
+	sb, err := x.o.Store.GetClip(ctx, p.StandbyClipID)
+	if err != nil {
+		return err
+	}
+	if sb.State == evercast.ClipFailed {
+		// Re-plan the standby clip: without it the session cannot go live.
+		x.o.Log.Error("standby clip failed; planning it again", "session_id", s.ID, "clip_id", sb.ID, "err", sb.Error)
+		p.StandbyClipID = ""
+		p.Started = false
+		return x.o.Store.PlanClips(ctx, s.ID, nil, p.bytes())
+	}
+	if sb.State != evercast.ClipRendered {
+		return nil
+	}
+	if _, err := x.o.Store.SetSessionState(ctx, s.ID, evercast.SessionLive, evercast.SessionWarming); err != nil && !errors.Is(err, evercast.ErrConflict) {
+		return err
+	}
+	x.o.Log.Info("session live", "session_id", s.ID)
+	return nil
+}
+
+func taskFor(state evercast.ClipState) string {
+	switch state {
+	case evercast.ClipPlanned:
+		return tasks.TypeScript
+	case evercast.ClipScripted:
+		return tasks.TypeSpeech
+	case evercast.ClipVoiced:
+		return tasks.TypeRender
+	}
+	return ""
+}
+
+// redispatch enqueues again the task of every in-flight clip that has not
+// moved for StuckAfter (or of every one, after a take-over or restart). Task
+// ids are derived from clip ids, so a task still queued is not duplicated.
+func (x *Orchestrator) redispatch(ctx context.Context, s *evercast.Session, all bool) error {
+	if !all && !x.stuckCheckDue(s.ID) {
+		return nil
+	}
+	clips, err := x.o.Store.ListClips(ctx, store.ClipFilter{SessionID: s.ID, States: []evercast.ClipState{
+		evercast.ClipPlanned, evercast.ClipScripted, evercast.ClipVoiced}})
+	if err != nil {
+		return err
+	}
+	now := x.o.Clock.Now()
+	for _, c := range clips {
+		if !all && now.Sub(lastMoved(c)) < x.o.StuckAfter {
+			continue
+		}
+		q := tasks.QueueDefault
+		if c.Priority {
+			q = tasks.QueueCritical
+		}
+		x.dispatch(ctx, taskFor(c.State), c, q)
+	}
+	return nil
+}
+
+var stuckEvery = 10 * time.Second
+
+// stuckCheckDue limits the scan for stuck clips to once every 10 s per
+// session.
+func (x *Orchestrator) stuckCheckDue(sessionID string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.lastStuck == nil {
+		x.lastStuck = map[string]time.Time{}
+	}
+	now := x.o.Clock.Now()
+	if now.Sub(x.lastStuck[sessionID]) < stuckEvery {
+		return false
+	}
+	x.lastStuck[sessionID] = now
+	return true
+}
+
+func lastMoved(c *evercast.Clip) time.Time {
+	t := c.PlannedAt
+	for _, p := range []*time.Time{c.ScriptedAt, c.VoicedAt} {
+		if p != nil && p.After(t) {
+			t = *p
+		}
+	}
+	return t
+}
+
+func (x *Orchestrator) dispatch(ctx context.Context, taskType string, c *evercast.Clip, queue string) {
+	if taskType == "" {
+		return
+	}
+	t, err := tasks.New(taskType, tasks.Payload{ClipID: c.ID, SessionID: c.SessionID}, queue)
+	if err != nil {
+		x.o.Log.Error("build task", "clip_id", c.ID, "err", err)
+		return
+	}
+	if _, err := x.o.Queue.EnqueueContext(ctx, t); err != nil {
+		if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+			return
+		}
+		x.metrics.enqueueErr.Inc()
+		x.o.Log.Warn("enqueue failed; will retry", "clip_id", c.ID, "task", taskType, "err", err)
+	}
+}

@@ -1,0 +1,343 @@
+package playout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/evercast/evercast"
+	"github.com/evercast/evercast/internal/hls"
+	"github.com/evercast/evercast/internal/media"
+	"github.com/evercast/evercast/internal/mpegts"
+	"github.com/evercast/evercast/internal/store"
+)
+
+// channel airs one session.
+type channel struct {
+	e      *Engine
+	id     string
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	splicer *mpegts.Splicer
+	window  *hls.Window
+	pushers []*pusher
+	pwg     sync.WaitGroup
+
+	startMS int64 // where the next clip starts on the session timeline
+	// Real-time schedule: stream tick T airs at wallBase + (T-tickBase).
+	wallBase time.Time
+	tickBase int64
+
+	standby     *evercast.Clip // the session's standby template
+	standbyData *mpegts.Clip
+	cache       map[string]*mpegts.Clip // clip bytes by video key (prefetched)
+}
+
+const maxSegment = 2 * time.Second
+
+func (e *Engine) newChannel(parent context.Context, s *evercast.Session) (*channel, error) {
+	ctx, cancel := context.WithCancel(parent)
+	c := &channel{e: e, id: s.ID, log: e.o.Log.With("session_id", s.ID), ctx: ctx, cancel: cancel,
+		done: make(chan struct{}), cache: map[string]*mpegts.Clip{}}
+	stats, err := e.o.Source.ClipStats(ctx, s.ID)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if stats.OnAir != nil {
+		// The last process died while this clip was on air. It was (at
+		// least partly) seen: record it as aired, never air it twice.
+		end := time.Now()
+		if stats.OnAir.OnAirAt != nil {
+			end = stats.OnAir.OnAirAt.Add(stats.OnAir.Duration())
+		}
+		if _, err := e.o.Source.MarkAired(ctx, stats.OnAir.ID, end); err != nil && !errors.Is(err, evercast.ErrConflict) {
+			cancel()
+			return nil, fmt.Errorf("close interrupted clip: %w", err)
+		}
+		c.log.Warn("clip interrupted by a restart recorded as aired", "clip_id", stats.OnAir.ID)
+	}
+	c.startMS = stats.AiredMS
+	c.splicer = mpegts.NewSplicer(c.startMS*media.Clock/1000, mpegts.Options{MaxSegment: maxSegment})
+	c.window, err = hls.NewWindow(e.HLSDir(s.ID), hls.WindowOptions{Size: e.o.HLSWindow, TargetDuration: maxSegment})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("hls window: %w", err)
+	}
+	for _, o := range s.Outputs {
+		p := newPusher(o, e.o.FFmpeg, c.log)
+		c.pushers = append(c.pushers, p)
+		c.pwg.Add(1)
+		go func() {
+			defer c.pwg.Done()
+			p.run(ctx)
+		}()
+	}
+	return c, nil
+}
+
+func (c *channel) stop() { c.cancel() }
+
+func (c *channel) outputs() []evercast.OutputStatus {
+	out := make([]evercast.OutputStatus, 0, len(c.pushers))
+	for _, p := range c.pushers {
+		out = append(out, p.Status())
+	}
+	return out
+}
+
+func (c *channel) run() {
+	defer close(c.done)
+	ended := false
+	defer func() {
+		c.cancel()
+		c.pwg.Wait()
+		if err := c.window.Close(ended); err != nil {
+			c.log.Warn("close hls window", "err", err)
+		}
+	}()
+	c.log.Info("playout started", "start_ms", c.startMS)
+	for c.ctx.Err() == nil {
+		err := c.airNext()
+		if errors.Is(err, errEnded) {
+			ended = true
+			c.log.Info("playout finished: session ended")
+			return
+		}
+		if err != nil && c.ctx.Err() == nil {
+			c.e.m.cueErrors.Inc()
+			c.log.Error("playout", "err", err)
+			// Stay on air: the next turn airs standby if need be.
+			_ = c.e.o.Clock.Sleep(c.ctx, 200*time.Millisecond)
+		}
+	}
+}
+
+// boundaryWall is the wall time at which the next clip starts.
+func (c *channel) boundaryWall() time.Time {
+	if c.e.o.Fast || c.wallBase.IsZero() {
+		return c.e.o.Clock.Now()
+	}
+	return c.wallBase.Add(ticksToDuration(c.startMS*media.Clock/1000 - c.tickBase))
+}
+
+func ticksToDuration(t int64) time.Duration { return time.Duration(t) * time.Second / media.Clock }
+
+// airNext cues and airs one clip (or standby).
+func (c *channel) airNext() error {
+	src := c.e.o.Source
+	s, err := src.GetSession(c.ctx, c.id)
+	if err != nil {
+		return err
+	}
+	if !s.State.OnAir() {
+		return errEnded
+	}
+	at := c.boundaryWall()
+	var clip *evercast.Clip
+	var data *mpegts.Clip
+	if s.State == evercast.SessionPaused {
+		clip, data, err = c.cueStandby(at)
+	} else {
+		clip, data, err = c.cue(s, at)
+	}
+	if err != nil {
+		return err
+	}
+	if err := c.air(clip, data); err != nil {
+		return err
+	}
+	end := at.Add(clip.Duration())
+	if c.e.o.Fast {
+		end = c.e.o.Clock.Now()
+	}
+	if _, err := src.MarkAired(context.WithoutCancel(c.ctx), clip.ID, end); err != nil {
+		return fmt.Errorf("mark aired: %w", err)
+	}
+	c.e.m.aired.WithLabelValues(string(clip.Kind)).Inc()
+	if c.e.o.OnAired != nil {
+		c.e.o.OnAired(clip)
+	}
+	if clip.Kind == evercast.KindClosing {
+		if err := c.e.endSession(context.WithoutCancel(c.ctx), c.id); err != nil {
+			return err
+		}
+		return errEnded
+	}
+	return nil
+}
+
+// cue takes the next clip of the rundown, or standby when none is ready
+// (under the fast clock, after waiting up to the stall timeout for it).
+func (c *channel) cue(s *evercast.Session, at time.Time) (*evercast.Clip, *mpegts.Clip, error) {
+	src := c.e.o.Source
+	deadline := time.Now().Add(c.e.o.Stall)
+	for {
+		// Read the clip before cueing it: a clip whose bytes cannot be read
+		// now (object store down) stays in the rundown for later, and
+		// standby covers; the record never claims a clip aired that did not.
+		head, err := src.Peek(c.ctx, c.id)
+		if err == nil {
+			data, ferr := c.fetch(head)
+			if ferr != nil {
+				c.log.Error("next clip unreadable; airing standby", "clip_id", head.ID, "err", ferr)
+				return c.cueStandby(at)
+			}
+			clip, cerr := src.Cue(c.ctx, c.id, c.startMS, at)
+			if cerr == nil {
+				if clip.ID != head.ID {
+					// A priority clip overtook between peek and cue.
+					if data, cerr = c.fetch(clip); cerr != nil {
+						return nil, nil, fmt.Errorf("fetch cued clip %s: %w", clip.ID, cerr)
+					}
+				}
+				return clip, data, nil
+			}
+			err = cerr
+		}
+		if !errors.Is(err, store.ErrNotReady) {
+			return nil, nil, fmt.Errorf("cue: %w", err)
+		}
+		if !c.e.o.Fast || time.Now().After(deadline) {
+			return c.cueStandby(at)
+		}
+		// Fast clock: the pipeline, not the wall, sets the pace.
+		if err := c.e.o.Clock.Sleep(c.ctx, 50*time.Millisecond); err != nil {
+			return nil, nil, err
+		}
+		if s2, err := src.GetSession(c.ctx, c.id); err == nil && !s2.State.OnAir() {
+			return nil, nil, errEnded
+		}
+	}
+}
+
+func (c *channel) loadStandby() (*evercast.Clip, *mpegts.Clip, error) {
+	if c.standby != nil && c.standbyData != nil {
+		return c.standby, c.standbyData, nil
+	}
+	raw, err := c.e.o.Source.PlannerState(c.ctx, c.id)
+	if err != nil {
+		return nil, nil, err
+	}
+	id := standbyID(raw)
+	if id == "" {
+		return nil, nil, errors.New("session has no standby clip")
+	}
+	tmpl, err := c.e.o.Source.GetClip(c.ctx, id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("standby clip: %w", err)
+	}
+	if tmpl.State != evercast.ClipRendered || tmpl.VideoKey == "" {
+		return nil, nil, fmt.Errorf("standby clip %s is %s, not rendered", id, tmpl.State)
+	}
+	data, err := c.fetch(tmpl)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.standby, c.standbyData = tmpl, data
+	return tmpl, data, nil
+}
+
+func (c *channel) cueStandby(at time.Time) (*evercast.Clip, *mpegts.Clip, error) {
+	tmpl, data, err := c.loadStandby()
+	if err != nil {
+		return nil, nil, err
+	}
+	clip, err := c.e.o.Source.CueStandby(c.ctx, c.id, &evercast.Clip{
+		ID: evercast.NewID(evercast.PrefixClip), SessionID: c.id, Kind: evercast.KindStandby,
+		Language: tmpl.Language, Text: tmpl.Text, VideoKey: tmpl.VideoKey, VideoSHA256: tmpl.VideoSHA256,
+		DurationMS: tmpl.DurationMS, Writer: tmpl.Writer, Verdict: tmpl.Verdict, PlannedAt: at,
+	}, c.startMS, at)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cue standby: %w", err)
+	}
+	c.e.m.standby.Inc()
+	return clip, data, nil
+}
+
+// fetch reads and parses a clip, with a few quick retries.
+func (c *channel) fetch(clip *evercast.Clip) (*mpegts.Clip, error) {
+	if d, ok := c.cache[clip.VideoKey]; ok {
+		return d, nil
+	}
+	var lastErr error
+	for i := 0; i < 3; i++ {
+		ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
+		b, err := c.e.o.Objects.Get(ctx, clip.VideoKey)
+		cancel()
+		if err == nil {
+			d, err := mpegts.Parse(b)
+			if err != nil {
+				return nil, fmt.Errorf("clip %s: %w", clip.ID, err)
+			}
+			if clip.Kind == evercast.KindStandby {
+				c.cache[clip.VideoKey] = d
+			}
+			return d, nil
+		}
+		lastErr = err
+		if c.e.o.Clock.Sleep(c.ctx, 200*time.Millisecond) != nil {
+			break
+		}
+	}
+	return nil, lastErr
+}
+
+// air splices the clip onto the stream and writes it to the outputs, paced
+// to the wall clock unless the clock is fast.
+func (c *channel) air(clip *evercast.Clip, data *mpegts.Clip) error {
+	segs, err := c.splicer.Splice(data)
+	if err != nil {
+		return fmt.Errorf("splice %s: %w", clip.ID, err)
+	}
+	first := true
+	for _, seg := range segs {
+		if !c.e.o.Fast {
+			if err := c.pace(seg.Start); err != nil {
+				return err
+			}
+		}
+		if _, err := c.window.Append(seg.Data, ticksToDuration(seg.Ticks), false); err != nil {
+			c.log.Error("hls append", "err", err)
+		}
+		for _, p := range c.pushers {
+			p.Write(seg.Data)
+		}
+		first = false
+	}
+	_ = first
+	c.startMS += data.Duration().Milliseconds()
+	if !c.e.o.Fast {
+		// Hold the next cue until shortly before this clip ends, so that a
+		// reply or command lands at the very next boundary.
+		return c.pace(c.startMS * media.Clock / 1000)
+	}
+	return nil
+}
+
+// pace waits until stream tick t is due (less the lead). The first call
+// anchors the schedule; falling behind by more than two seconds re-anchors
+// it (the viewer sees a pause, the timestamps stay continuous).
+func (c *channel) pace(t int64) error {
+	now := c.e.o.Clock.Now()
+	if c.wallBase.IsZero() {
+		c.wallBase, c.tickBase = now, t
+		return nil
+	}
+	due := c.wallBase.Add(ticksToDuration(t - c.tickBase)).Add(-c.e.o.Lead)
+	if late := now.Sub(due); late > 0 {
+		c.e.m.late.Observe(late.Seconds())
+		if late > 2*time.Second {
+			c.log.Warn("playout behind schedule; re-anchoring", "late", late)
+			c.wallBase, c.tickBase = now.Add(c.e.o.Lead), t
+		}
+		return nil
+	}
+	return c.e.o.Clock.Sleep(c.ctx, due.Sub(now))
+}
