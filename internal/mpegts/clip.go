@@ -31,7 +31,8 @@ type Clip struct {
 	npkt int
 
 	pmtPID, videoPID, audioPID uint16
-	patPkt, pmtPkt             int // first PAT and PMT packets
+	otherES                    []uint16 // further elementary streams (timed metadata...)
+	patPkt, pmtPkt             int      // first PAT and PMT packets
 
 	v0, a0      int64 // first video and audio PTS
 	videoFrames int
@@ -138,6 +139,8 @@ func (c *Clip) readTables() error {
 					c.videoPID = epid
 				case typ == streamTypeAAC && c.audioPID == 0:
 					c.audioPID = epid
+				default:
+					c.otherES = append(c.otherES, epid)
 				}
 				n := 5 + (int(e[3]&0x0F)<<8 | int(e[4]))
 				if n > len(e) {

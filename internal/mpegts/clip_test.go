@@ -162,3 +162,31 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseKeyframesByNAL checks that keyframes are found from the IDR NAL
+// unit when the random access indicator is missing.
+func TestParseKeyframesByNAL(t *testing.T) {
+	orig := fixtures.Clip(t, mpegtstest.Spec{Quanta: 22})
+	c, err := Parse(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := bytes.Clone(orig)
+	cleared := 0
+	for _, p := range packets(b) {
+		if pidOf(p) == c.videoPID && afFlags(p)&afRAI != 0 {
+			p[5] &^= afRAI
+			cleared++
+		}
+	}
+	if cleared != len(c.Keyframes()) {
+		t.Fatalf("cleared %d random access indicators, clip has %d keyframes", cleared, len(c.Keyframes()))
+	}
+	noRAI, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := noRAI.Keyframes(), c.Keyframes(); !slices.Equal(got, want) {
+		t.Errorf("Keyframes without RAI = %v, want %v", got, want)
+	}
+}

@@ -3,6 +3,7 @@ package mpegts
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/evercast/evercast/internal/media"
@@ -190,6 +191,15 @@ func (s *Splicer) emit(buf []byte, c *Clip, p []byte) []byte {
 		writeTS(h[9:], s.offset+wrapDiff(readTS(h[9:]), first))
 		if h[7]>>6 == 3 {
 			writeTS(h[14:], s.offset+wrapDiff(readTS(h[14:]), first))
+		}
+	} else if pusi(q) && slices.Contains(c.otherES, pid) {
+		// Other streams, such as timed metadata, move with the video.
+		if _, _, _, err := pesHeader(q); err == nil {
+			h := q[payloadStart(q):]
+			writeTS(h[9:], readTS(h[9:])+shift)
+			if h[7]>>6 == 3 {
+				writeTS(h[14:], readTS(h[14:])+shift)
+			}
 		}
 	}
 	return buf

@@ -392,3 +392,64 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// TestSpliceOtherStream checks that a further elementary stream (here a
+// made-up timed metadata stream added to a real clip) moves with the video.
+func TestSpliceOtherStream(t *testing.T) {
+	const metaPID = 0x102
+	orig := fixtures.Clip(t, mpegtstest.Spec{Quanta: 10})
+	c, err := Parse(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b []byte
+	injected := false
+	for _, p := range packets(orig) {
+		p = bytes.Clone(p)
+		if pidOf(p) == c.pmtPID {
+			// Add stream type 0x15 (metadata in PES) on metaPID to the PMT.
+			s := p[payloadStart(p)+1+int(p[payloadStart(p)]):]
+			n := 3 + (int(s[1]&0x0F)<<8 | int(s[2]))
+			entry := []byte{0x15, 0xE0 | metaPID>>8, metaPID & 0xFF, 0xF0, 0x00}
+			sec := append(append(bytes.Clone(s[:n-4]), entry...), 0, 0, 0, 0)
+			sec[1] = sec[1]&0xF0 | byte((n+5-3)>>8)
+			sec[2] = byte(n + 5 - 3)
+			crc := crc32MPEG(sec[:len(sec)-4])
+			sec[len(sec)-4], sec[len(sec)-3], sec[len(sec)-2], sec[len(sec)-1] = byte(crc>>24), byte(crc>>16), byte(crc>>8), byte(crc)
+			copy(s, sec)
+		}
+		b = append(b, p...)
+		if !injected && pidOf(p) == c.videoPID {
+			q := bytes.Repeat([]byte{0xFF}, PacketSize)
+			copy(q, []byte{syncByte, 0x40 | metaPID>>8, metaPID & 0xFF, 0x10, 0, 0, 1, 0xBD, 0, 178, 0x80, 0x80, 5, 0x21, 0, 1, 0, 1})
+			writeTS(q[13:], c.v0+media.FrameTicks)
+			b = append(b, q...)
+			injected = true
+		}
+	}
+	withMeta, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(withMeta.otherES, []uint16{metaPID}) {
+		t.Fatalf("other streams %v, want [%#x]", withMeta.otherES, metaPID)
+	}
+	const start = 1_000_000
+	segs, err := NewSplicer(start, Options{}).Splice(withMeta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(segs[0].Data); i += PacketSize {
+		if p := segs[0].Data[i : i+PacketSize]; pidOf(p) == metaPID {
+			pts, _, _, err := pesHeader(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pts != start+media.FrameTicks {
+				t.Errorf("metadata PTS %d, want %d", pts, start+media.FrameTicks)
+			}
+			return
+		}
+	}
+	t.Fatal("metadata packet missing from the output")
+}
