@@ -64,7 +64,7 @@ func (e *Engine) newChannel(parent context.Context, s *evercast.Session) (*chann
 		c.log.Warn("clip interrupted by a restart recorded as aired", "clip_id", stats.OnAir.ID)
 	}
 	c.startMS = stats.AiredMS
-	c.splicer = mpegts.NewSplicer(c.startMS*media.Clock/1000, mpegts.Options{MaxSegment: maxSegment})
+	c.splicer = mpegts.NewSplicer(streamTicks(c.startMS), mpegts.Options{MaxSegment: maxSegment})
 	c.window, err = hls.NewWindow(e.HLSDir(s.ID), hls.WindowOptions{Size: e.o.HLSWindow, TargetDuration: maxSegment})
 	if err != nil {
 		cancel()
@@ -124,8 +124,13 @@ func (c *channel) boundaryWall() time.Time {
 	if c.e.o.Fast || c.wallBase.IsZero() {
 		return c.e.o.Clock.Now()
 	}
-	return c.wallBase.Add(ticksToDuration(c.startMS*media.Clock/1000 - c.tickBase))
+	return c.wallBase.Add(ticksToDuration(streamTicks(c.startMS) - c.tickBase))
 }
+
+// streamTicks maps a position on the session timeline (ms) to the stream's
+// 90 kHz timestamps, which start at 1.4 s like ffmpeg's own muxer so that
+// the PCR (which runs ahead of the timestamps) never starts by wrapping.
+func streamTicks(ms int64) int64 { return mpegts.DefaultStart + ms*media.Clock/1000 }
 
 func ticksToDuration(t int64) time.Duration { return time.Duration(t) * time.Second / media.Clock }
 
@@ -316,7 +321,7 @@ func (c *channel) air(clip *evercast.Clip, data *mpegts.Clip) error {
 	if !c.e.o.Fast {
 		// Hold the next cue until shortly before this clip ends, so that a
 		// reply or command lands at the very next boundary.
-		return c.pace(c.startMS * media.Clock / 1000)
+		return c.pace(streamTicks(c.startMS))
 	}
 	return nil
 }

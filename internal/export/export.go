@@ -61,7 +61,7 @@ func Export(ctx context.Context, src Source, objs Objects, sessionID, dir string
 	if err != nil {
 		return res, err
 	}
-	sp := mpegts.NewSplicer(0, mpegts.Options{MaxSegment: 2 * time.Second})
+	sp := mpegts.NewSplicer(mpegts.DefaultStart, mpegts.Options{MaxSegment: 2 * time.Second})
 	rd := evercast.Rundown{SessionID: sessionID, Clips: []*evercast.RundownEntry{}}
 	cache := map[string]*mpegts.Clip{}
 	for _, c := range clips {
@@ -81,7 +81,7 @@ func Export(ctx context.Context, src Source, objs Objects, sessionID, dir string
 				cache[c.VideoKey] = data
 			}
 		}
-		startMS := sp.Offset() * 1000 / media.Clock
+		startMS := (sp.Offset() - mpegts.DefaultStart) * 1000 / media.Clock
 		segs, err := sp.Splice(data)
 		if err != nil {
 			return res, fmt.Errorf("splice clip %s: %w", c.ID, err)
