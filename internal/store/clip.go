@@ -100,7 +100,7 @@ func stateTimeColumn(st evercast.ClipState) string {
 	return ""
 }
 
-const clipCols = `id, session_id, seq, kind, product_id, language, text, state, comment_id, priority,
+const clipCols = `id, session_id, seq, kind, product_id, language, text, state, comment_id, priority, beat, brief,
 	duration_ms, start_ms, audio_key, video_key, video_sha256, writer, verdict, error,
 	planned_at, scripted_at, voiced_at, rendered_at, on_air_at, aired_at`
 
@@ -114,7 +114,7 @@ func scanClip(r scanner) (*evercast.Clip, error) {
 		scripted, voiced, rendered, onAir, ai sql.NullInt64
 	)
 	if err := r.Scan(&c.ID, &c.SessionID, &c.Seq, &kind, &c.ProductID, &lang, &c.Text, &state, &c.CommentID, &priority,
-		&c.DurationMS, &start, &c.AudioKey, &c.VideoKey, &c.VideoSHA256, &c.Writer, &c.Verdict, &c.Error,
+		&c.Beat, &c.Brief, &c.DurationMS, &start, &c.AudioKey, &c.VideoKey, &c.VideoSHA256, &c.Writer, &c.Verdict, &c.Error,
 		&planned, &scripted, &voiced, &rendered, &onAir, &ai); err != nil {
 		return nil, err
 	}
@@ -161,11 +161,11 @@ func (s *Store) insertClip(ctx context.Context, q querier, c *evercast.Clip, ord
 		priority = 1
 	}
 	_, err := s.exec(ctx, q, `INSERT INTO clips (id, session_id, ord, seq, kind, product_id, language, text, state,
-		comment_id, priority, duration_ms, start_ms, audio_key, video_key, video_sha256, writer, verdict, error,
+		comment_id, priority, beat, brief, duration_ms, start_ms, audio_key, video_key, video_sha256, writer, verdict, error,
 		planned_at, scripted_at, voiced_at, rendered_at, on_air_at, aired_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.SessionID, ord, c.Seq, string(c.Kind), c.ProductID, string(c.Language), c.Text, string(c.State),
-		c.CommentID, priority, c.DurationMS, start, c.AudioKey, c.VideoKey, c.VideoSHA256, c.Writer, c.Verdict, c.Error,
+		c.CommentID, priority, c.Beat, c.Brief, c.DurationMS, start, c.AudioKey, c.VideoKey, c.VideoSHA256, c.Writer, c.Verdict, c.Error,
 		msOf(c.PlannedAt), nullMS(c.ScriptedAt), nullMS(c.VoicedAt), nullMS(c.RenderedAt), nullMS(c.OnAirAt), nullMS(c.AiredAt))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("clip %s exists: %w", c.ID, evercast.ErrConflict)
@@ -357,13 +357,18 @@ func (s *Store) FailClip(ctx context.Context, id string, msg string, at time.Tim
 // SQLite and PostgreSQL use that index and never walk the aired history.
 const pendingCond = "state IN ('planned', 'scripted', 'voiced', 'rendered')"
 
+// queuedCond leaves out a session's standby template: it goes through the
+// pipeline like any clip but never airs from the queue (playout airs copies
+// of it through CueStandby).
+const queuedCond = pendingCond + " AND kind <> 'standby'"
+
 // Cue's queries, kept as constants so that a test can check their plans.
 const (
 	// nextPriorityQuery: the rendered priority clip with the lowest order key.
-	nextPriorityQuery = "SELECT " + clipCols + " FROM clips WHERE session_id = ? AND " + pendingCond +
+	nextPriorityQuery = "SELECT " + clipCols + " FROM clips WHERE session_id = ? AND " + queuedCond +
 		" AND priority = 1 AND state = 'rendered' ORDER BY ord LIMIT 1"
 	// nextNormalQuery: the pending non-priority clip with the lowest order key.
-	nextNormalQuery = "SELECT " + clipCols + " FROM clips WHERE session_id = ? AND " + pendingCond +
+	nextNormalQuery = "SELECT " + clipCols + " FROM clips WHERE session_id = ? AND " + queuedCond +
 		" AND priority = 0 ORDER BY ord LIMIT 1"
 	// lastSeqQuery: the highest Seq of a session.
 	lastSeqQuery = "SELECT seq FROM clips WHERE session_id = ? AND seq > 0 ORDER BY seq DESC LIMIT 1"
@@ -382,6 +387,23 @@ func (s *Store) nextClip(ctx context.Context, q querier, sessionID string) (*eve
 		return nil, nil
 	}
 	return c, err
+}
+
+// Peek returns the clip Cue would put on air now, changing nothing. When
+// that clip is not rendered yet (or nothing is pending) it is ErrNotReady,
+// with the blocking clip when there is one.
+func (s *Store) Peek(ctx context.Context, sessionID string) (*evercast.Clip, error) {
+	c, err := s.nextClip(ctx, s.db, sessionID)
+	if err != nil {
+		return nil, fmt.Errorf("peek: %w", err)
+	}
+	if c == nil {
+		return nil, fmt.Errorf("peek: session %s has no pending clip: %w", sessionID, ErrNotReady)
+	}
+	if c.State != evercast.ClipRendered {
+		return c, fmt.Errorf("peek: session %s: clip %s is %s: %w", sessionID, c.ID, c.State, ErrNotReady)
+	}
+	return c, nil
 }
 
 // Cue puts the session's next clip on air, in one transaction serialised
@@ -542,7 +564,7 @@ func (s *Store) rundown(ctx context.Context, sessionID string, opts RundownOptio
 	if err != nil {
 		return nil, err
 	}
-	rows, err = s.query(ctx, s.db, "SELECT "+clipCols+" FROM clips WHERE session_id = ? AND "+pendingCond+" ORDER BY ord", sessionID)
+	rows, err = s.query(ctx, s.db, "SELECT "+clipCols+" FROM clips WHERE session_id = ? AND "+queuedCond+" ORDER BY ord", sessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -613,7 +635,7 @@ func (s *Store) clipStats(ctx context.Context, sessionID string) (ClipStats, err
 	}
 
 	rows, err := s.query(ctx, s.db, `SELECT state, COUNT(*), CAST(COALESCE(SUM(duration_ms), 0) AS BIGINT) FROM clips
-		WHERE session_id = ? AND state IN (?, ?, ?, ?, ?) GROUP BY state`, sessionID,
+		WHERE session_id = ? AND state IN (?, ?, ?, ?, ?) AND kind <> 'standby' GROUP BY state`, sessionID,
 		string(evercast.ClipPlanned), string(evercast.ClipScripted), string(evercast.ClipVoiced),
 		string(evercast.ClipRendered), string(evercast.ClipFailed))
 	if err != nil {

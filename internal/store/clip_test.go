@@ -514,3 +514,46 @@ func testConcurrentCue(t *testing.T, e *env) {
 		t.Fatalf("stats after the run: %+v", st)
 	}
 }
+
+// testStandbyTemplate: a session's standby template goes through the
+// pipeline but never airs from the queue, never counts as buffer, and Peek
+// agrees with Cue.
+func testStandbyTemplate(t *testing.T, e *env) {
+	f := newFixture(t, e)
+	sid := f.session.ID
+	sb := &evercast.Clip{Kind: evercast.KindStandby, Language: evercast.LangZH}
+	p := &evercast.Clip{Kind: evercast.KindPitch, Language: evercast.LangZH, Beat: 2, Brief: "brief text"}
+	must(t, e.s.PlanClips(e.ctx, sid, []*evercast.Clip{sb, p}, nil))
+	got, err := e.s.GetClip(e.ctx, p.ID)
+	must(t, err)
+	if got.Beat != 2 || got.Brief != "brief text" {
+		t.Fatalf("beat/brief not stored: %+v", got)
+	}
+	render(t, e, sb, 3200)
+	st, err := e.s.ClipStats(e.ctx, sid)
+	must(t, err)
+	if st.ReadyMS != 0 || st.InFlight != 1 {
+		t.Fatalf("standby template counted as buffer: %+v", st)
+	}
+	if _, err := e.s.Peek(e.ctx, sid); !errors.Is(err, ErrNotReady) {
+		t.Fatalf("peek with only the template rendered: %v", err)
+	}
+	if _, err := e.s.Cue(e.ctx, sid, 0, time.Now()); !errors.Is(err, ErrNotReady) {
+		t.Fatalf("cue aired the standby template: %v", err)
+	}
+	render(t, e, p, 4800)
+	peeked, err := e.s.Peek(e.ctx, sid)
+	must(t, err)
+	cued, err := e.s.Cue(e.ctx, sid, 0, time.Now())
+	must(t, err)
+	if peeked.ID != p.ID || cued.ID != p.ID || cued.Seq != 1 {
+		t.Fatalf("peek %s cue %s, want %s", peeked.ID, cued.ID, p.ID)
+	}
+	rd, err := e.s.Rundown(e.ctx, sid, RundownOptions{})
+	must(t, err)
+	for _, c := range rd {
+		if c.ID == sb.ID {
+			t.Fatalf("standby template listed in the rundown")
+		}
+	}
+}

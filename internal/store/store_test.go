@@ -150,6 +150,7 @@ func suite() []struct {
 		{"Rundown", testRundown},
 		{"ClipStats", testClipStats},
 		{"ConcurrentCue", testConcurrentCue},
+		{"StandbyTemplate", testStandbyTemplate},
 	}
 }
 

@@ -92,6 +92,8 @@ CREATE TABLE clips (
     state        TEXT NOT NULL,
     comment_id   TEXT NOT NULL DEFAULT '',
     priority     INTEGER NOT NULL DEFAULT 0,
+    beat         INTEGER NOT NULL DEFAULT 0,
+    brief        TEXT NOT NULL DEFAULT '',
     duration_ms  BIGINT NOT NULL DEFAULT 0,
     start_ms     BIGINT,
     audio_key    TEXT NOT NULL DEFAULT '',
