@@ -265,7 +265,12 @@ func (x *Orchestrator) planSession(ctx context.Context, s *evercast.Session) err
 		}
 	} else if s.State != evercast.SessionPaused {
 		lookMS := int64(s.LookaheadSeconds) * 1000
-		inFlight := stats.InFlight + len(batch)
+		inFlight := stats.InFlight
+		for _, c := range batch {
+			if c.Kind != evercast.KindStandby {
+				inFlight++
+			}
+		}
 		ahead := stats.ReadyMS + int64(inFlight)*estimateMS
 		maxAir := int64(s.MaxAirSeconds) * 1000
 		for inFlight < x.o.MaxInFlight && ahead < lookMS+estimateMS {
