@@ -62,6 +62,13 @@ func (e *Engine) newChannel(parent context.Context, s *evercast.Session) (*chann
 			return nil, fmt.Errorf("close interrupted clip: %w", err)
 		}
 		c.log.Warn("clip interrupted by a restart recorded as aired", "clip_id", stats.OnAir.ID)
+		if stats.OnAir.Kind == evercast.KindClosing {
+			// It was saying goodbye: the session is over.
+			if err := e.endSession(ctx, s.ID); err != nil {
+				cancel()
+				return nil, err
+			}
+		}
 	}
 	c.startMS = stats.AiredMS
 	c.splicer = mpegts.NewSplicer(streamTicks(c.startMS), mpegts.Options{MaxSegment: maxSegment})

@@ -125,7 +125,6 @@ func (p *pusher) push(ctx context.Context) error {
 	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &limited{w: &stderr, n: 4096}
-	cmd.Stdin = nil
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start ffmpeg: %w", err)
 	}
