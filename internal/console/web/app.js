@@ -260,14 +260,14 @@
   }
 
   function outputs(s, st) {
-    const list = st.outputs || [];
-    if (!list.length) {
-      return document.createTextNode((s.outputs || []).length ? (s.outputs.length + ' configured') : 'HLS preview only');
-    }
+    // The orchestrator's view when it has one, else the configured targets.
+    const list = (st.outputs && st.outputs.length) ? st.outputs
+      : (s.outputs || []).map((o) => ({ name: o.name, url: '', state: ON_AIR.has(st.state || s.state) ? 'unknown' : 'idle' }));
+    if (!list.length) return document.createTextNode('HLS preview only');
     const frag = document.createDocumentFragment();
     list.forEach((o, i) => {
       const span = document.createElement('span');
-      span.textContent = (i ? ', ' : '') + (o.name || o.url) + ': ' + o.state +
+      span.textContent = (i ? ', ' : '') + (o.name || o.url || 'rtmp') + ': ' + o.state +
         (o.reconnects ? ' (' + o.reconnects + ' reconnects)' : '');
       if (o.state === 'retrying' || o.last_error) span.className = 'out-bad';
       if (o.last_error) span.title = o.last_error;
