@@ -31,15 +31,6 @@ func (c *caller) owns(merchantID string) bool {
 	return c.operator || c.merchant.ID == merchantID
 }
 
-// scope is the merchant whose objects a list shows: the caller's own, or
-// for the operator every merchant's ("").
-func (c *caller) scope() string {
-	if c.operator {
-		return ""
-	}
-	return c.merchant.ID
-}
-
 const maxTokenLen = 512
 
 const bearerRealm = `Bearer realm="evercast"`
