@@ -123,9 +123,9 @@ type Checker struct {
 	effGroups  map[string][]string
 
 	reMoney, reDiscount, reStockZH, reStockEN, reSalesZH, reSalesEN *regexp.Regexp
-	reOriginZH, reOriginEN, reSize, reDispatch, reFee              *regexp.Regexp
-	reNegZH, reNegEN                                               *regexp.Regexp
-	reNum                                                          *regexp.Regexp
+	reOriginZH, reOriginEN, reSize, reDispatch, reFee               *regexp.Regexp
+	reNegZH, reNegEN                                                *regexp.Regexp
+	reNum                                                           *regexp.Regexp
 }
 
 // New builds a Checker from the embedded lexicons and opts.
@@ -182,7 +182,7 @@ func New(opts Options) *Checker {
 	c.reOriginEN = regexp.MustCompile(`\b(made in|produced in|grown in|manufactured in|harvested in|imported from|sourced from|comes from|come from|grown on|origin:|origin is|from)\s(?:the\s)?([a-z][a-z'. ]{1,40})`)
 	c.reSize = regexp.MustCompile(`(` + n + `)\s?(毫升|ml|升|l|千克|公斤|kg|毫克|mg|克|g|斤|厘米|cm|毫米|mm|米|meters?|metres?|英寸|inch(?:es)?|寸|mah|毫安|瓦|w|伏|v|码)\b?`)
 	c.reDispatch = regexp.MustCompile(`(` + n + `)\s?(小时|天|h|hours?|days?)\s?(?:内|之内|以内|within)?\s?(?:发货|发出|送达|到货|ship|ships|dispatch|delivery|delivered)`)
-	c.reFee = regexp.MustCompile(`(?:运费|邮费|快递费|shipping(?: fee| cost)?(?: is)?|delivery fee(?: is)?)\s?(?:只要|仅|是|为|:)?\s?(?:¥|\$)?\s?(` + n + `)`)
+	c.reFee = regexp.MustCompile(`(?:运费|邮费|快递费|shipping(?: fee| cost)?(?: is)?|delivery fee(?: is)?)\s?(?:只要|仅|是|为|:)?\s?(?:¥|\$)?\s?(` + n + `)(?:\s?(?:元|块钱|块|yuan|dollars|rmb))?`)
 	c.reNegZH = regexp.MustCompile(`(?:不|无法|并非|没有|非|不具有|不具备|并不|绝不)(?:能|会|可以|可|能够|具有|具备|用于|用来|是|帮助|帮你|宣称|保证)?$`)
 	c.reNegEN = regexp.MustCompile(`\b(?:not|cannot|can't|doesn't|does not|won't|will not|never|no|isn't|is not|don't|do not)\s(?:help\s(?:you\s)?(?:to\s)?|be used to\s|claim to\s|intended to\s|a\s|an\s)?$`)
 	return c
@@ -221,6 +221,12 @@ func (c *Checker) checkSentence(in Input, start, end int) Verdict {
 	}
 	for _, rule := range rules {
 		if x := rule(s); x != nil {
+			for x.j > x.i && n.Text[x.j-1] == ' ' {
+				x.j--
+			}
+			for x.i < x.j && n.Text[x.i] == ' ' {
+				x.i++
+			}
 			a, b := n.Original(x.i, x.j)
 			v.OK = false
 			v.Category = x.cat
@@ -322,7 +328,11 @@ func splitSentences(text string) [][2]int {
 	start := 0
 	flush := func(end int) {
 		if strings.TrimSpace(strings.Map(dropInvisible, text[start:end])) != "" {
-			out = append(out, [2]int{start, end})
+			a := start
+			for a < end && (text[a] == ' ' || text[a] == '\t' || text[a] == '\n' || text[a] == '\r') {
+				a++
+			}
+			out = append(out, [2]int{a, end})
 		}
 		start = end
 	}

@@ -76,7 +76,7 @@ func (c *Checker) factOrigin(s *sentence) *violation {
 		xi, xj := loc[4], loc[5]
 		x := t[xi:xj]
 		// stop at particles and verbs that end the place name
-		if k := strings.IndexAny(x, "的 这那和与及等啊呢哦吧呀原直精优新出生采"); k >= 0 {
+		if k := strings.IndexAny(x, "的 这那和与及等啊呢哦吧呀"); k >= 0 {
 			xj = xi + k
 		}
 		if n := utf8.RuneCountInString(t[xi:xj]); n == 0 {
@@ -156,8 +156,8 @@ func (c *Checker) factSubstances(s *sentence) *violation {
 		before := strings.TrimRight(t[clauseStart(t, h.i):h.i], " ")
 		after := t[h.j:min(len(t), h.j+16)]
 		absent := endsWithAny(before, absenceBefore) || startsWithAny(after, absenceAfter)
-		if !absent && !endsWithAny(lastRunes(before, len(before), 6), substanceContextBefore) &&
-			!containsAny(lastRunes(before, len(before), 6), substanceContextBefore) &&
+		near := lastRunes(before, len(before), 16)
+		if !absent && !containsAny(near, substanceContextBefore) &&
 			!startsWithAny(strings.TrimLeft(after, " "), substanceContextAfter) {
 			continue
 		}

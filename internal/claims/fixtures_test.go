@@ -19,7 +19,7 @@ func fixtures() map[string]*evercast.Product {
 			Price:      12990,
 			PromoPrice: promo(9990),
 			PriceHistory: []evercast.PricePoint{
-				{Date: "2025-06-10", Price: 8990}, // 8 days before: outside the window
+				{Date: "2025-06-10", Price: 8990},  // 8 days before: outside the window
 				{Date: "2025-06-11", Price: 11990}, // 7 days before: inside
 				{Date: "2025-06-15", Price: 12990},
 				{Date: "2025-06-18", Price: 5990}, // the session day: outside
@@ -72,6 +72,12 @@ func fixtures() map[string]*evercast.Product {
 			Title: evercast.Text{"zh": "电子血压计", "en": "Blood pressure monitor"},
 			Price: 19900, Stock: 40, Sales30d: 4000,
 			Facts: map[string]evercast.Text{"filed_claims": {"zh": "测量血压", "en": "measures blood pressure"}},
+		},
+		"mug": {
+			SKU: "MUG-1", Category: evercast.CategoryGeneral, Currency: "CNY",
+			Title: evercast.Text{"zh": "陶瓷马克杯", "en": "Ceramic mug"},
+			Price: 10000, Stock: 50, Sales30d: 10,
+			Facts: map[string]evercast.Text{"material": {"zh": "陶瓷", "en": "ceramic"}, "size": {"zh": "350ml"}},
 		},
 		"usd": {
 			SKU: "US-1", Category: evercast.CategoryElectronics, Currency: "USD",

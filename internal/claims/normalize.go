@@ -116,7 +116,7 @@ func dataLines(name string) []string {
 			line = line[:i]
 		}
 		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
+		if line == "" || line == "#" || strings.HasPrefix(line, "# ") {
 			continue
 		}
 		out = append(out, line)
