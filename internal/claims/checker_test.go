@@ -519,3 +519,19 @@ func TestSplitSentences(t *testing.T) {
 		}
 	}
 }
+
+func TestOriginNoun(t *testing.T) {
+	c := New(Options{})
+	cream := fixtures()["cream"]
+	for _, s := range []string{"商家资料里没有产地信息", "产地证明齐全吗"} {
+		if v, bad := c.Check(Input{Text: s, Product: fixtures()["device"]}).FirstViolation(); bad {
+			t.Errorf("%q: %+v", s, v)
+		}
+	}
+	if c.Check(Input{Text: "产地是韩国", Product: cream}).OK {
+		t.Error("wrong origin passed")
+	}
+	if !c.Check(Input{Text: "产地：日本", Product: cream}).OK {
+		t.Error("right origin failed")
+	}
+}

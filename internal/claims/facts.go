@@ -17,6 +17,8 @@ func (c *Checker) ruleFacts(s *sentence) *violation {
 	return nil
 }
 
+var nounOrigin = map[string]bool{"产地": true, "原产地": true, "生产地": true}
+
 var weakOrigin = map[string]bool{"来自": true, "源自": true, "from": true, "comes from": true, "come from": true}
 
 func (c *Checker) originText(s *sentence) string {
@@ -84,7 +86,11 @@ func (c *Checker) factOrigin(s *sentence) *violation {
 		} else if n > 8 {
 			xj = xi + len(nextRunes(t, xi, 8))
 		}
-		if v := judge(t[loc[2]:loc[3]], xi, xj); v != nil {
+		trigger := t[loc[2]:loc[3]]
+		if nounOrigin[trigger] && strings.TrimSpace(t[loc[3]:loc[4]]) == "" && len(c.places.terms.find(t[xi:xj])) == 0 {
+			continue // 产地信息, 原产地证明: the noun without "是/为/:" names no place
+		}
+		if v := judge(trigger, xi, xj); v != nil {
 			return v
 		}
 	}
