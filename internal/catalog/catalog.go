@@ -65,7 +65,9 @@ var productFields = []string{"sku", "title", "category", "price", "promo_price",
 
 var requiredProductFields = []string{"sku", "title", "category", "price", "stock"}
 
-func invalid(field, format string, args ...any) error { return evercast.Invalid(field, format, args...) }
+func invalid(field, format string, args ...any) error {
+	return evercast.Invalid(field, format, args...)
+}
 
 // Parse reads and validates a catalog file. Errors are
 // *evercast.ValidationError (errors.Is(err, evercast.ErrInvalid)) naming the

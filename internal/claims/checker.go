@@ -191,8 +191,17 @@ func New(opts Options) *Checker {
 // Check judges every sentence of in.Text.
 func (c *Checker) Check(in Input) Result {
 	res := Result{OK: true}
+	m := &memo{facts: map[*evercast.Product]string{}}
+	for _, p := range in.Catalog {
+		if p == nil {
+			continue
+		}
+		for _, t := range p.Title {
+			m.titles = append(m.titles, titleOf{p, Normalize(t).Text})
+		}
+	}
 	for _, sp := range splitSentences(in.Text) {
-		v := c.checkSentence(in, sp[0], sp[1])
+		v := c.checkSentence(in, sp[0], sp[1], m)
 		if !v.OK {
 			res.OK = false
 		}
@@ -209,12 +218,32 @@ type violation struct {
 	reason string
 }
 
-func (c *Checker) checkSentence(in Input, start, end int) Verdict {
+// memo holds what one Check computes once for all its sentences.
+type memo struct {
+	titles []titleOf
+	facts  map[*evercast.Product]string
+}
+
+type titleOf struct {
+	p     *evercast.Product
+	title string // normalised
+}
+
+func (m *memo) factCorpus(p *evercast.Product) string {
+	f, ok := m.facts[p]
+	if !ok {
+		f = factCorpus(p)
+		m.facts[p] = f
+	}
+	return f
+}
+
+func (c *Checker) checkSentence(in Input, start, end int, m *memo) Verdict {
 	orig := in.Text[start:end]
 	v := Verdict{Sentence: orig, OK: true}
 	n := Normalize(orig)
-	s := &sentence{text: n.Text, in: in, product: c.pickProduct(n.Text, in)}
-	s.facts = factCorpus(s.product)
+	s := &sentence{text: n.Text, in: in, product: pickProduct(n.Text, in, m.titles)}
+	s.facts = m.factCorpus(s.product)
 	rules := []func(*sentence) *violation{
 		c.ruleAbsolute, c.ruleMedical, c.ruleEfficacy, c.rulePrice, c.ruleOriginalPrice,
 		c.ruleStock, c.ruleScarcity, c.ruleSales, c.ruleFacts,
@@ -260,33 +289,20 @@ func (s *sentence) judged(i, j int) bool {
 	return false
 }
 
-// pickProduct returns the catalog product the sentence names by title, else
-// the input's product.
-func (c *Checker) pickProduct(text string, in Input) *evercast.Product {
+// pickProduct returns the catalog product the sentence names by its title
+// (the longest title wins), else the input's product.
+func pickProduct(text string, in Input, titles []titleOf) *evercast.Product {
 	var best *evercast.Product
 	bestLen := 0
-	for _, p := range in.Catalog {
-		if p == nil || p == in.Product {
-			continue
-		}
-		for _, t := range p.Title {
-			nt := Normalize(t).Text
-			if utf8.RuneCountInString(nt) >= 2 && len(nt) >= 4 && len(nt) > bestLen && strings.Contains(text, nt) {
-				best, bestLen = p, len(nt)
-			}
+	for _, t := range titles {
+		if utf8.RuneCountInString(t.title) >= 2 && len(t.title) >= 4 && len(t.title) > bestLen && strings.Contains(text, t.title) {
+			best, bestLen = t.p, len(t.title)
 		}
 	}
-	if best != nil {
-		if in.Product != nil {
-			for _, t := range in.Product.Title {
-				if nt := Normalize(t).Text; len(nt) >= bestLen && strings.Contains(text, nt) {
-					return in.Product
-				}
-			}
-		}
-		return best
+	if best == nil {
+		return in.Product
 	}
-	return in.Product
+	return best
 }
 
 // factCorpus is the normalised text of everything the catalog states about a

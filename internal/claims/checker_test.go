@@ -294,7 +294,7 @@ func TestCheckTable(t *testing.T) {
 			if guessLangTest(tc.text) {
 				lang = evercast.LangEN
 			}
-			in := Input{Lang: lang, Text: tc.text, Product: fx[tc.product], SessionDate: testDate}
+			in := Input{Lang: lang, Text: tc.text, Product: fx[tc.product], Catalog: catalog, SessionDate: testDate}
 			res := c.Check(in)
 			v, bad := res.FirstViolation()
 			if res.OK == bad {
@@ -459,7 +459,7 @@ func TestMoneyMentions(t *testing.T) {
 		{"一千零五元", 100500, "CNY"}, {"一百二元", 12000, "CNY"}, {"rmb 88", 8800, "CNY"},
 		{"88 yuan", 8800, "CNY"}, {"usd 49.99", 4999, "USD"}, {"49.99 dollars", 4999, "USD"},
 		{"129元9角", 12990, "CNY"}, {"99.9块钱", 9990, "CNY"}, {"到手价：99.9", 9990, ""},
-		{"ten dollars", 1000, "USD"},
+		{"ten dollars", 1000, "USD"}, {"the price is 99.9", 9990, ""}, {"价格是 99.9", 9990, ""},
 	}
 	for _, tt := range tests {
 		ms := c.moneyMentions(Normalize(tt.in).Text)

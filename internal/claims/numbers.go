@@ -153,13 +153,3 @@ func parseHan(s string) (int64, bool) {
 	}
 	return v, true
 }
-
-// hundredthsString renders 12990 as "129.9", 13000 as "130".
-func hundredthsString(v int64) string {
-	s := strconv.FormatInt(v/100, 10)
-	if f := v % 100; f != 0 {
-		fs := strings.TrimRight(strconv.FormatInt(100+f, 10)[1:], "0")
-		s += "." + fs
-	}
-	return s
-}

@@ -41,15 +41,6 @@ func clauseStart(t string, i int) int {
 	return k + size
 }
 
-// clauseEnd returns the end of the clause containing byte j.
-func clauseEnd(t string, j int) int {
-	k := strings.IndexAny(t[j:], clauseSeparators)
-	if k < 0 {
-		return len(t)
-	}
-	return j + k
-}
-
 func (c *Checker) negated(t string, i int) bool {
 	before := strings.TrimRight(t[clauseStart(t, i):i], " ")
 	return c.reNegZH.MatchString(before) || c.reNegEN.MatchString(before+" ")
@@ -348,6 +339,21 @@ func skipSpace(t string, j int) int {
 	return j
 }
 
+// trimFiller removes the words between a price word and its amount:
+// "价格是", "price is", "priced at".
+func trimFiller(s string) string {
+	for {
+		before := s
+		s = strings.TrimRight(s, " :")
+		for _, w := range []string{"是", "为", "了", " is", " of", " at"} {
+			s = strings.TrimSuffix(s, w)
+		}
+		if s == before {
+			return s
+		}
+	}
+}
+
 // moneyMentions finds every stated amount of money in normalised text.
 func (c *Checker) moneyMentions(t string) []money {
 	var out []money
@@ -444,9 +450,7 @@ func (c *Checker) moneyMentions(t string) []money {
 					continue
 				}
 			}
-			pre := strings.TrimRight(t[clauseStart(t, a):a], " :是为了仅只")
-			mk, end := nearestMarker(t, a)
-			if mk.word == "" || end < clauseStart(t, a)+len(pre)-len(mk.word)-3 || !strings.HasSuffix(pre, mk.word) {
+			if mk, _ := nearestMarker(t, a); mk.word == "" || !strings.HasSuffix(trimFiller(t[clauseStart(t, a):a]), mk.word) {
 				continue
 			}
 		}
