@@ -313,6 +313,13 @@ var sizeUnits = map[string]struct {
 	"伏": {"voltage", 1}, "v": {"voltage", 1}, "码": {"shoe", 1},
 }
 
+// sizeContext are the words that make a quantity a claim about the product.
+var sizeContext = []string{"规格", "净含量", "含量", "容量", "重量", "尺寸", "尺码", "衣长", "裤长", "长度", "宽度",
+	"高度", "直径", "长", "宽", "高", "厚", "重", "装", "一盒", "每盒", "一瓶", "每瓶", "一袋", "每袋", "一罐", "每罐",
+	"一包", "每包", "电池", "功率", "电压", "屏", "码", "这款", "这盒", "这瓶", "这包", "这件", "一共", "整整", "足足",
+	"size", "net", "capacity", "weight", "weighs", "length", "long", "wide", "tall", "high", "volume", "battery",
+	"output", "power", "screen", "holds", "bottle", "pack", "box", "jar", "bag", "tin", "each", "whole"}
+
 type quantity struct {
 	dim string
 	v   float64
@@ -355,6 +362,10 @@ func (c *Checker) factSize(s *sentence) *violation {
 	}
 	stated := c.quantities(s.facts, nil)
 	for _, cl := range claimed {
+		clause := s.text[clauseStart(s.text, cl.i):cl.j] + nextRunes(s.text, cl.j, 12)
+		if !containsAny(clause, sizeContext) {
+			continue // "泡2分钟, 3克茶": a usage amount, not a claim about the product
+		}
 		s.claim(cl.i, cl.j)
 		ok := false
 		for _, st := range stated {

@@ -41,6 +41,17 @@ func clauseStart(t string, i int) int {
 	return k + size
 }
 
+// clauseOpens reports whether byte i starts a clause: the text before it is
+// empty or ends with a clause separator or a colon.
+func clauseOpens(t string, i int) bool {
+	before := strings.TrimRight(t[:i], " ")
+	if before == "" {
+		return true
+	}
+	r, _ := utf8.DecodeLastRuneInString(before)
+	return strings.ContainsRune(clauseSeparators+":", r)
+}
+
 func (c *Checker) negated(t string, i int) bool {
 	before := strings.TrimRight(t[clauseStart(t, i):i], " ")
 	return c.reNegZH.MatchString(before) || c.reNegEN.MatchString(before+" ")
@@ -66,6 +77,9 @@ func (c *Checker) ruleAbsolute(s *sentence) *violation {
 		}
 		if h.term == "100%" && c.hundredBacked(s, h) {
 			continue
+		}
+		if h.term == "第一" && strings.Contains(t[h.j:], "第二") && clauseOpens(t, h.i) {
+			continue // an enumeration: 第一看外形，第二闻香气
 		}
 		return &violation{CategoryAbsolute, h.i, h.j, fmt.Sprintf("absolute term %q is banned in advertising", h.term)}
 	}
