@@ -2,6 +2,11 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/evercast/evercast/internal/claims"
+	"github.com/evercast/evercast/workers"
 
 	"github.com/evercast/evercast"
 	"github.com/evercast/evercast/internal/store"
@@ -13,4 +18,31 @@ type storeAdapter struct{ *store.Store }
 // ListSessions lists a merchant's sessions ("" = all).
 func (s storeAdapter) ListSessions(ctx context.Context, merchantID string) ([]*evercast.Session, error) {
 	return s.Store.ListSessions(ctx, store.SessionFilter{MerchantID: merchantID})
+}
+
+// claimsChecker adapts the claims checker to the workers' interface.
+type claimsChecker struct{ c *claims.Checker }
+
+func newChecker() workers.Checker { return claimsChecker{claims.New(claims.Options{})} }
+
+// Check judges a script; the verdict recorded on the clip is JSON naming
+// the first violation, if any.
+func (k claimsChecker) Check(_ context.Context, in workers.CheckInput) workers.CheckResult {
+	res := k.c.Check(claims.Input{Lang: in.Language, Text: in.Text, Product: in.Product, Catalog: in.Catalog, SessionDate: in.At})
+	if res.OK {
+		b, _ := json.Marshal(map[string]any{"verdict": "ok", "sentences": len(res.Sentences)})
+		return workers.CheckResult{OK: true, Verdict: string(b)}
+	}
+	var fb []string
+	var first claims.Verdict
+	for _, v := range res.Sentences {
+		if !v.OK {
+			if first.Category == "" {
+				first = v
+			}
+			fb = append(fb, fmt.Sprintf("%s「%s」: %s", v.Category, v.Span, v.Reason))
+		}
+	}
+	b, _ := json.Marshal(map[string]any{"verdict": "violation", "category": first.Category, "span": first.Span, "reason": first.Reason})
+	return workers.CheckResult{OK: false, Verdict: string(b), Feedback: fb}
 }

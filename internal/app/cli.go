@@ -26,6 +26,11 @@ Usage:
                                          air D of the demo unpaced, write DIR/index.m3u8 and DIR/rundown.json
   evercast demo --seed --api URL         create and start the demo through a deployment's REST API
   evercast export SESSION_ID --out DIR   write what a session has aired so far
+  evercast check --catalog FILE [--at DATE] < scripts.jsonl
+                                         judge {"id","lang","text","sku"} lines against the law and the catalog
+  evercast moderate --catalog FILE [--answer] < comments.jsonl
+                                         decide what the anchor does with {"id","lang","text"} comments
+  evercast verify FILE                   report a clip's hidden AIGC label
   evercast version
 
 Every command takes the settings as flags or EVERCAST_* environment variables;
@@ -46,6 +51,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, lookup f
 		err = cmdDemo(ctx, args[1:], stdout, stderr, lookup)
 	case "export":
 		err = cmdExport(ctx, args[1:], stdout, stderr, lookup)
+	case "check":
+		err = cmdCheck(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "moderate":
+		err = cmdModerate(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "verify":
+		err = cmdVerify(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "evercast", version)
 		return 0
