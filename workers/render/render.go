@@ -24,6 +24,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"image"
 	"io"
 	"log/slog"
@@ -94,9 +95,21 @@ type Renderer struct {
 
 	font *opentype.Font
 
+	seed        maphash.Seed
 	mu          sync.Mutex
 	backgrounds map[media.Format]*image.RGBA
+	avatars     map[avatarKey]*placed
 }
+
+// avatarKey identifies a placed avatar: the avatar's content and the frame
+// size.
+type avatarKey struct {
+	sum  uint64
+	w, h int
+}
+
+// maxAvatars bounds the placed avatars a Renderer keeps.
+const maxAvatars = 16
 
 // New checks that ffmpeg is there and loads the font. Its errors name the
 // missing tool or font and how to install it.
@@ -107,7 +120,9 @@ func New(opts Options) (*Renderer, error) {
 		Preset:      opts.Preset,
 		AACCoder:    opts.AACCoder,
 		Log:         opts.Log,
+		seed:        maphash.MakeSeed(),
 		backgrounds: map[media.Format]*image.RGBA{},
+		avatars:     map[avatarKey]*placed{},
 	}
 	if r.FFmpeg == "" {
 		r.FFmpeg = "ffmpeg"
@@ -286,9 +301,6 @@ func (r *Renderer) Render(ctx context.Context, job Job, outPath string) (Result,
 	}
 	res := Result{Duration: dur, Frames: frameCount(dur), Samples: sampleCount(dur)}
 
-	sc, states := r.prepare(&job, voice, res.Frames)
-	prepared := time.Since(start)
-
 	dir := filepath.Dir(outPath)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(outPath)+".*.part")
 	if err != nil {
@@ -298,8 +310,20 @@ func (r *Renderer) Render(ctx context.Context, job Job, outPath string) (Result,
 	tmp.Close()
 	defer os.Remove(tmpPath) // after a successful rename this fails harmlessly
 
+	// ffmpeg starts up (loads, opens the voice) while the pictures are
+	// prepared.
+	var (
+		states   []state
+		prepared time.Duration
+	)
 	args := r.args(&job, tmpPath, dur, label(&job, outPath))
-	if err := r.encode(ctx, args, sc, states); err != nil {
+	err = r.encode(ctx, args, func(w io.Writer) error {
+		var sc *scene
+		sc, states = r.prepare(&job, voice, res.Frames)
+		prepared = time.Since(start)
+		return writeFrames(ctx, w, sc, states)
+	})
+	if err != nil {
 		return Result{}, err
 	}
 	st, err := os.Stat(tmpPath)
@@ -320,10 +344,11 @@ func (r *Renderer) Render(ctx context.Context, job Job, outPath string) (Result,
 // prepare builds the scene and the state of every frame.
 func (r *Renderer) prepare(job *Job, voice *pcm, frames int) (*scene, []state) {
 	lay := newLayout(job.Format.Width, job.Format.Height)
+	bg := r.background(job.Format, lay)
 	in := &sceneInput{
-		bg:     r.background(job.Format, lay),
+		bg:     bg,
 		font:   r.font,
-		avatar: job.Avatar,
+		avatar: r.placeAvatar(job.Avatar, lay, bg),
 		card:   job.Card,
 		text:   job.Text,
 		idle:   job.Idle,
@@ -373,26 +398,69 @@ func (r *Renderer) background(f media.Format, lay layout) *image.RGBA {
 	return bg
 }
 
-// encode runs ffmpeg with args and feeds it the frames of states on stdin.
-func (r *Renderer) encode(ctx context.Context, args []string, sc *scene, states []state) error {
+// placeAvatar returns the avatar scaled and placed for the layout. Scaling
+// is the costliest part of preparing a clip, and a worker renders clip
+// after clip with the same avatar, so the result is kept, keyed by the
+// avatar's pixels (not its pointer: a caller may reuse or change images).
+func (r *Renderer) placeAvatar(a *Avatar, lay layout, bg *image.RGBA) *placed {
+	var h maphash.Hash
+	h.SetSeed(r.seed)
+	img := func(m *image.NRGBA) {
+		fmt.Fprint(&h, m.Rect, m.Stride)
+		h.Write(m.Pix)
+	}
+	img(a.Body)
+	for _, m := range a.Mouths {
+		img(m)
+	}
+	img(a.EyesOpen)
+	img(a.EyesClosed)
+	fmt.Fprint(&h, a.MouthPos, a.EyesPos)
+	key := avatarKey{sum: h.Sum64(), w: lay.w, h: lay.h}
+	r.mu.Lock()
+	p, ok := r.avatars[key]
+	r.mu.Unlock()
+	if ok {
+		return p
+	}
+	p = placeAvatar(a, lay, bg)
+	r.mu.Lock()
+	if len(r.avatars) >= maxAvatars {
+		clear(r.avatars)
+	}
+	r.avatars[key] = p
+	r.mu.Unlock()
+	return p
+}
+
+// encode runs ffmpeg with args and feeds its stdin with frames, run on
+// another goroutine; it returns when both are done.
+func (r *Renderer) encode(ctx context.Context, args []string, frames func(io.Writer) error) error {
 	cmd := exec.CommandContext(ctx, r.FFmpeg, args...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 5 * time.Second
 	stderr := &tailBuffer{max: 16 << 10}
 	cmd.Stderr = stderr
-	stdin, err := cmd.StdinPipe()
+	pr, pw, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("render: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
+	growPipe(pw)
+	cmd.Stdin = pr
+	err = cmd.Start()
+	pr.Close()
+	if err != nil {
+		pw.Close()
 		return fmt.Errorf("render: start ffmpeg: %w", err)
 	}
 	writeErr := make(chan error, 1)
 	go func() {
-		writeErr <- writeFrames(ctx, stdin, sc, states)
-		stdin.Close()
+		err := frames(pw)
+		pw.Close()
+		writeErr <- err
 	}()
 	waitErr := cmd.Wait()
+	// ffmpeg has exited, so a blocked write has failed with EPIPE by now.
 	werr := <-writeErr
 	switch {
 	case ctx.Err() != nil:

@@ -249,7 +249,7 @@ func checkPictures(t *testing.T, r *Renderer, path string, job Job, res Result) 
 	// frame is nearer the first.
 	nearer := func(i int, a, b state) (image.Rectangle, float64, float64) {
 		pa, pb := sc.picture(a), sc.picture(b)
-		r := diffRect(pa, pb, sc.faceRect)
+		r := diffRect(pa, pb, sc.av.faceRect)
 		return r, mae(dec[i], pa, r), mae(dec[i], pb, r)
 	}
 	open := states[blink]

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/evercast/evercast"
 	"github.com/evercast/evercast/internal/media"
@@ -70,18 +71,30 @@ func TestSample(t *testing.T) {
 			dst := image.Rect(k*f.Width/2, 0, (k+1)*f.Width/2, f.Height/2)
 			xdraw.ApproxBiLinear.Scale(sheet, dst, frames[i], frames[i].Bounds(), draw.Src, nil)
 		}
-		for file, img := range map[string]image.Image{"frame-" + name + ".png": first, "sheet-" + name + ".png": sheet} {
-			w, err := os.Create(filepath.Join(dir, file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := png.Encode(w, img); err != nil {
-				t.Fatal(err)
-			}
-			if err := w.Close(); err != nil {
-				t.Fatal(err)
-			}
-		}
+		writePNG(t, filepath.Join(dir, "frame-"+name+".png"), first)
+		writePNG(t, filepath.Join(dir, "sheet-"+name+".png"), sheet)
 		t.Logf("%s: %v, %d frames, %d bytes; frames %v in %s", name, res.Duration, res.Frames, res.Bytes, idx, dir)
+	}
+	standby := Job{Format: media.Landscape, Idle: true, MinDuration: 3 * time.Second, Caption: "马上回来 / Back in a moment",
+		Avatar: testAvatar(), Seed: 7}
+	out := filepath.Join(dir, "sample-standby.ts")
+	if _, err := r.Render(context.Background(), standby, out); err != nil {
+		t.Fatal(err)
+	}
+	f := standby.Format
+	writePNG(t, filepath.Join(dir, "frame-standby.png"), decodeFrames(t, out, f.Width, f.Height, []int{0})[0])
+}
+
+func writePNG(t *testing.T, path string, img image.Image) {
+	t.Helper()
+	w, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(w, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

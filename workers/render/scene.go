@@ -79,14 +79,12 @@ func newLayout(w, h int) layout {
 type scene struct {
 	w, h  int
 	bg    *image.RGBA // opaque backdrop
-	body  *image.RGBA // the avatar, scaled; its bounds are where it sits
+	av    *placed     // the avatar
 	card  *image.RGBA // the product card, or nil
 	label *image.RGBA // the AI-generated label: always present, on top
 	pages []*image.RGBA
 
-	subRect  image.Rectangle // where subtitles can be, even-aligned
-	faceRect image.Rectangle // where mouth and eyes change, even-aligned
-	faces    [][2]*image.RGBA
+	subRect image.Rectangle // where subtitles can be, even-aligned
 
 	base []byte      // I420 of the frame without subtitles
 	work *image.RGBA // scratch for composing
@@ -96,7 +94,7 @@ type scene struct {
 type sceneInput struct {
 	bg      *image.RGBA
 	font    *opentype.Font
-	avatar  *Avatar
+	avatar  *placed
 	card    *Card
 	text    string // subtitles (speech) or caption (standby)
 	idle    bool
@@ -106,8 +104,7 @@ type sceneInput struct {
 
 func newScene(in *sceneInput) *scene {
 	lay := in.lay
-	s := &scene{w: lay.w, h: lay.h, bg: in.bg, work: image.NewRGBA(image.Rect(0, 0, lay.w, lay.h))}
-	s.placeAvatar(in.avatar, lay)
+	s := &scene{w: lay.w, h: lay.h, bg: in.bg, av: in.avatar, work: image.NewRGBA(image.Rect(0, 0, lay.w, lay.h))}
 	if in.card != nil {
 		s.card = drawCard(in.font, in.card, lay)
 	}
@@ -139,7 +136,7 @@ func newScene(in *sceneInput) *scene {
 // frame writes the I420 picture of st into out.
 func (s *scene) frame(st state, out []byte) {
 	copy(out, s.base)
-	for _, r := range []image.Rectangle{s.faceRect, s.subRect} {
+	for _, r := range []image.Rectangle{s.av.faceRect, s.subRect} {
 		if r.Empty() {
 			continue
 		}
@@ -160,9 +157,9 @@ func (s *scene) picture(st state) *image.RGBA {
 // (with the mouth and eyes of st), card, subtitle page, label.
 func (s *scene) compose(st state, r image.Rectangle) {
 	draw.Draw(s.work, r, s.bg, r.Min, draw.Src)
-	draw.Draw(s.work, r, s.body, r.Min, draw.Over)
-	if f := r.Intersect(s.faceRect); !f.Empty() {
-		draw.Draw(s.work, f, s.faces[st.mouth][b2i(st.closed)], f.Min, draw.Src)
+	draw.Draw(s.work, r, s.av.body, r.Min, draw.Over)
+	if f := r.Intersect(s.av.faceRect); !f.Empty() {
+		draw.Draw(s.work, f, s.av.faces[st.mouth][b2i(st.closed)], f.Min, draw.Src)
 	}
 	if s.card != nil {
 		draw.Draw(s.work, r, s.card, r.Min, draw.Over)
@@ -180,16 +177,25 @@ func b2i(b bool) int {
 	return 0
 }
 
-// placeAvatar scales the avatar into the layout's avatar box and prepares
-// the face variants: for each mouth and eyes state, the backdrop and the
-// avatar with those patches over the face region.
+// placed is an avatar scaled and placed on the frame: the body, and the
+// face variants: for each mouth and eyes state, the backdrop and the avatar
+// with those patches over the face region, opaque.
+type placed struct {
+	body     *image.RGBA // its bounds are where it sits
+	faceRect image.Rectangle
+	faces    [][2]*image.RGBA // [mouth][eyes closed]
+}
+
+// placeAvatar scales the avatar into the layout's avatar box over bg and
+// prepares its face variants.
 //
 // The body is scaled once. A variant is the body with the patches pasted
 // at the avatar's own resolution, then only the face region scaled with the
 // same transform, from a source region wide enough for the filter's reach:
 // so the variants match the scaled body exactly around the face, without
 // seams.
-func (s *scene) placeAvatar(a *Avatar, lay layout) {
+func placeAvatar(a *Avatar, lay layout, bg *image.RGBA) *placed {
+	s := &placed{}
 	bb := a.Body.Bounds()
 	box := lay.avatarBox
 	k := math.Min(float64(box.Dx())/float64(bb.Dx()), float64(box.Dy())/float64(bb.Dy()))
@@ -197,7 +203,7 @@ func (s *scene) placeAvatar(a *Avatar, lay layout) {
 	dst := image.Rect(box.Min.X+(box.Dx()-dw)/2, box.Max.Y-dh, box.Min.X+(box.Dx()-dw)/2+dw, box.Max.Y)
 	kx, ky := float64(dw)/float64(bb.Dx()), float64(dh)/float64(bb.Dy())
 	s2d := f64.Aff3{kx, 0, float64(dst.Min.X) - kx*float64(bb.Min.X), 0, ky, float64(dst.Min.Y) - ky*float64(bb.Min.Y)}
-	s.body = image.NewRGBA(dst.Intersect(image.Rect(0, 0, s.w, s.h)))
+	s.body = image.NewRGBA(dst.Intersect(image.Rect(0, 0, lay.w, lay.h)))
 	xdraw.CatmullRom.Transform(s.body, s2d, a.Body, bb, xdraw.Src, nil)
 
 	// The face region at the avatar's resolution, and on the frame.
@@ -212,9 +218,9 @@ func (s *scene) placeAvatar(a *Avatar, lay layout) {
 		int(math.Ceil(s2d[0]*float64(native.Max.X)+s2d[2]))+2,
 		int(math.Ceil(s2d[4]*float64(native.Max.Y)+s2d[5]))+2,
 	)
-	s.faceRect = evenRect(fr, s.w, s.h).Intersect(s.body.Bounds())
+	s.faceRect = evenRect(fr, lay.w, lay.h).Intersect(s.body.Bounds())
 	if s.faceRect.Empty() {
-		return
+		return s
 	}
 	// Source pixels that reach the face region through the filter.
 	reach := int(math.Ceil(2*math.Max(1, 1/k))) + 2
@@ -235,11 +241,12 @@ func (s *scene) placeAvatar(a *Avatar, lay layout) {
 			clear(scaled.Pix)
 			xdraw.CatmullRom.Transform(scaled, s2d, variant, src, xdraw.Src, nil)
 			out := image.NewRGBA(s.faceRect)
-			draw.Draw(out, s.faceRect, s.bg, s.faceRect.Min, draw.Src)
+			draw.Draw(out, s.faceRect, bg, s.faceRect.Min, draw.Src)
 			draw.Draw(out, s.faceRect, scaled, s.faceRect.Min, draw.Over)
 			s.faces[m][e] = out
 		}
 	}
+	return s
 }
 
 // evenRect grows r to even coordinates (whole chroma samples) inside w x h.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"image/draw"
 	"math"
 	"os"
 	"slices"
@@ -340,5 +341,33 @@ func TestLabelDefaults(t *testing.T) {
 	j.AIGC.Producer = "Other"
 	if l := label(j, "x.ts"); !l.AIGenerated || l.ContentID != "c1" || l.Producer != "Other" {
 		t.Errorf("label = %+v", l)
+	}
+}
+
+// TestPlaceAvatarSeamless checks that the face variants, scaled from the
+// face region alone, match the scaled body exactly where the patches
+// reproduce it (closed mouth, open eyes), and differ where they do not.
+func TestPlaceAvatarSeamless(t *testing.T) {
+	for _, f := range []media.Format{media.Landscape, media.Portrait, {Width: 640, Height: 360}} {
+		lay := newLayout(f.Width, f.Height)
+		bg := background(f.Width, f.Height, lay.focus)
+		a := testAvatar()
+		p := placeAvatar(a, lay, bg)
+		if p.faceRect.Empty() || p.faceRect.Min.X%2 != 0 || p.faceRect.Min.Y%2 != 0 || p.faceRect.Dx()%2 != 0 || p.faceRect.Dy()%2 != 0 {
+			t.Fatalf("%v: face region %v is empty or not even-aligned", f, p.faceRect)
+		}
+		ref := image.NewRGBA(p.faceRect)
+		draw.Draw(ref, p.faceRect, bg, p.faceRect.Min, draw.Src)
+		draw.Draw(ref, p.faceRect, p.body, p.faceRect.Min, draw.Over)
+		if !bytes.Equal(ref.Pix, p.faces[0][0].Pix) {
+			t.Errorf("%v: the closed-mouth, open-eyes variant differs from the scaled body", f)
+		}
+		for m := range a.Mouths {
+			for e := range 2 {
+				if (m > 0 || e > 0) && bytes.Equal(ref.Pix, p.faces[m][e].Pix) {
+					t.Errorf("%v: variant mouth %d eyes %d looks like the body", f, m, e)
+				}
+			}
+		}
 	}
 }
