@@ -373,8 +373,8 @@ func (r *Renderer) prepare(job *Job, voice *pcm, frames int) (*scene, []state) {
 	} else {
 		rms := frameRMS(voice, frames)
 		mouths = mouthLevels(rms, len(job.Avatar.Mouths))
-		weights := make([]int, len(in.subPage))
-		for i, p := range in.subPage {
+		weights := make([]int, len(sc.pages))
+		for i, p := range sc.pages {
 			weights[i] = weight(p)
 		}
 		from, to := speechSpan(rms)

@@ -223,6 +223,8 @@ func checkPictures(t *testing.T, r *Renderer, path string, job Job, res Result) 
 	noLabel.label = image.NewRGBA(image.Rectangle{})
 	noSubs := *sc
 	noSubs.pages = nil
+	noSubs.work = image.NewRGBA(sc.work.Rect)
+	noLabel.work = image.NewRGBA(sc.work.Rect)
 	for _, i := range []int{0, mid, last} {
 		want := sc.picture(states[i])
 		if d := mae(dec[i], want, dec[i].Bounds()); d > 4 {

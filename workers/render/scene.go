@@ -82,7 +82,13 @@ type scene struct {
 	av    *placed     // the avatar
 	card  *image.RGBA // the product card, or nil
 	label *image.RGBA // the AI-generated label: always present, on top
-	pages []*image.RGBA
+	// Subtitle pages: their lines, and the last page drawn (pages are
+	// shown in order, so each is drawn once and only one is kept).
+	pages    [][]string
+	subFace  font.Face
+	lay      layout
+	drawn    int
+	drawnImg *image.RGBA
 
 	subRect image.Rectangle // where subtitles can be, even-aligned
 
@@ -92,14 +98,13 @@ type scene struct {
 
 // sceneInput is what a scene is built from.
 type sceneInput struct {
-	bg      *image.RGBA
-	font    *opentype.Font
-	avatar  *placed
-	card    *Card
-	text    string // subtitles (speech) or caption (standby)
-	idle    bool
-	lay     layout
-	subPage [][]string // filled in by newScene: the subtitle pages
+	bg     *image.RGBA
+	font   *opentype.Font
+	avatar *placed
+	card   *Card
+	text   string // subtitles (speech) or caption (standby)
+	idle   bool
+	lay    layout
 }
 
 func newScene(in *sceneInput) *scene {
@@ -121,11 +126,9 @@ func newScene(in *sceneInput) *scene {
 			last := &pages[0][len(pages[0])-1]
 			*last = ellipsize(face, *last+"…", width)
 		}
-		in.subPage = pages
-		for _, p := range pages {
-			s.pages = append(s.pages, drawSubtitle(face, p, lay))
-		}
+		s.pages = pages
 	}
+	s.subFace, s.lay, s.drawn = face, lay, -1
 	full := image.Rect(0, 0, s.w, s.h)
 	s.compose(state{page: -1}, full)
 	s.base = make([]byte, s.w*s.h*3/2)
@@ -164,10 +167,21 @@ func (s *scene) compose(st state, r image.Rectangle) {
 	if s.card != nil {
 		draw.Draw(s.work, r, s.card, r.Min, draw.Over)
 	}
-	if st.page >= 0 && st.page < len(s.pages) {
-		draw.Draw(s.work, r, s.pages[st.page], r.Min, draw.Over)
+	if p := s.page(st.page); p != nil {
+		draw.Draw(s.work, r, p, r.Min, draw.Over)
 	}
 	draw.Draw(s.work, r, s.label, r.Min, draw.Over)
+}
+
+// page returns subtitle page i drawn, or nil for none.
+func (s *scene) page(i int) *image.RGBA {
+	if i < 0 || i >= len(s.pages) {
+		return nil
+	}
+	if i != s.drawn {
+		s.drawnImg, s.drawn = drawSubtitle(s.subFace, s.pages[i], s.lay), i
+	}
+	return s.drawnImg
 }
 
 func b2i(b bool) int {
