@@ -266,21 +266,18 @@ func (j *Job) validate() error {
 }
 
 // clipDuration is the clip length for speech of length speech (0 when
-// idle): speech plus Tail, at least MinClipDuration and minDur, rounded
-// up to whole 320 ms.
+// idle): speech plus Tail, rounded up to whole 320 ms, at least
+// MinClipDuration and minDur (rounded up likewise).
 func clipDuration(speech, minDur time.Duration) time.Duration {
-	d := media.Quantize(speech + Tail)
-	if speech == 0 {
-		d = media.Quantize(minDur)
-	}
-	return max(d, MinClipDuration, media.Quantize(minDur))
+	return max(media.Quantize(speech+Tail), MinClipDuration, media.Quantize(minDur))
 }
 
 // Render renders job into outPath (an MPEG-TS file, replaced atomically:
 // no partial file is left at outPath on failure). It returns ErrInvalidJob
-// for a job it cannot render, ErrBadWAV for an unreadable voice, ErrFFmpeg
-// (with ffmpeg's stderr) when the encode fails, and ctx.Err() when
-// cancelled.
+// for a job it cannot render, ErrBadWAV for a voice that is not a 16-bit
+// PCM WAV (the os error, such as fs.ErrNotExist, for one it cannot read),
+// ErrFFmpeg (with ffmpeg's stderr) when the encode fails, and ctx.Err()
+// when cancelled.
 func (r *Renderer) Render(ctx context.Context, job Job, outPath string) (Result, error) {
 	start := time.Now()
 	if err := job.validate(); err != nil {
