@@ -11,13 +11,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/evercast/evercast"
-	"github.com/evercast/evercast/assets"
 	"github.com/evercast/evercast/internal/aigc"
-	"github.com/evercast/evercast/internal/mpegts"
 	"github.com/evercast/evercast/internal/store"
 	"github.com/evercast/evercast/internal/tasks"
 	"github.com/evercast/evercast/workers/render"

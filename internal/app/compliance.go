@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/evercast/evercast"
+	"github.com/evercast/evercast/internal/aigc"
 	"github.com/evercast/evercast/internal/catalog"
 	"github.com/evercast/evercast/internal/claims"
 	"github.com/evercast/evercast/internal/moderation"
@@ -80,4 +82,43 @@ func cmdModerate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return err
 	}
 	return moderation.RunModerate(ctx, products, *answer, stdin, stdout)
+}
+
+// cmdVerify: evercast verify FILE — reports the clip's hidden AIGC label,
+// or says that it is missing (exit status 1).
+func cmdVerify(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("evercast verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print the label as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{errors.New("want exactly one FILE")}
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	l, err := aigc.Read(f)
+	if errors.Is(err, aigc.ErrMissing) {
+		if *asJSON {
+			fmt.Fprintln(stdout, `{"aigc":false,"error":"no AIGC label"}`)
+		}
+		return fmt.Errorf("%s: no AIGC label found: %w", fs.Arg(0), err)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", fs.Arg(0), err)
+	}
+	if *asJSON {
+		b, _ := json.Marshal(map[string]any{"aigc": l.AIGenerated, "label": l})
+		fmt.Fprintln(stdout, string(b))
+		return nil
+	}
+	fmt.Fprintf(stdout, "AI-generated: %v\nprovider:     %s\ncontent id:   %s\nproducer:     %s\n", l.AIGenerated, l.Provider, l.ContentID, l.Producer)
+	if l.Propagator != "" {
+		fmt.Fprintf(stdout, "propagator:   %s\n", l.Propagator)
+	}
+	return nil
 }
