@@ -23,7 +23,8 @@ type keyframe struct {
 }
 
 // Clip is a parsed MPEG-TS clip: one H.264 stream without B-frames, one AAC
-// stream with one ADTS frame per PES packet, starting at a keyframe and
+// stream (ADTS frames in PES packets; surplus frames at the end, beyond the
+// video's length, each in PES packets of their own), starting at a keyframe and
 // lasting a whole number of 320 ms quanta. It refers to the bytes given to
 // Parse, which must not change while the Clip is in use.
 type Clip struct {
@@ -36,7 +37,8 @@ type Clip struct {
 
 	v0, a0      int64 // first video and audio PTS
 	videoFrames int
-	audioStarts []int32 // packet index of every audio PES
+	audioPES    []audioPES // every audio PES packet
+	audioFrames int        // ADTS frames in all of them
 	keys        []keyframe
 	aacConfig   [2]byte // ADTS profile, sampling index and channel bits
 }
@@ -45,7 +47,7 @@ type Clip struct {
 // not a transport stream, lacks the H.264 or AAC stream, does not start with
 // a keyframe, has B-frames, unevenly spaced frames, a number of video frames
 // that is not a multiple of 8, fewer audio frames than its video lasts, or
-// more than one ADTS frame in an audio PES packet. The Clip keeps b.
+// surplus audio frames sharing a PES packet with kept ones. The Clip keeps b.
 func Parse(b []byte) (*Clip, error) {
 	if len(b) == 0 || len(b)%PacketSize != 0 {
 		return nil, invalid("length %d is not a positive multiple of %d", len(b), PacketSize)
@@ -201,13 +203,18 @@ func pesHeader(p []byte) (pts, dts int64, data int, err error) {
 	return pts, dts, ps + end, nil
 }
 
+// audioPES is one audio PES packet: where it starts, the index of its
+// first AAC frame in the clip, and how many frames it holds.
+type audioPES struct {
+	pkt, first, n int32
+}
+
 // pesState follows the PES packet in progress on one PID.
 type pesState struct {
 	open  bool
 	start int    // packet index
 	size  int    // payload bytes so far
-	head  []byte // first bytes of the payload (ADTS header)
-	buf   [7]byte
+	head  []byte // the payload so far (audio only: ADTS frames)
 	// H.264 access unit scan.
 	key     bool
 	decided bool
@@ -263,20 +270,31 @@ func (c *Clip) index() error {
 			return nil
 		}
 		a.open = false
-		h := a.head
-		if len(h) < 7 || h[0] != 0xFF || h[1]&0xF6 != 0xF0 {
+		// A PES may hold several ADTS frames (ffmpeg's muxer groups small
+		// ones, such as silence, up to 170 bytes): walk them all.
+		n := 0
+		for off := 0; off < len(a.head); n++ {
+			h := a.head[off:]
+			if len(h) < 7 || h[0] != 0xFF || h[1]&0xF6 != 0xF0 {
+				return invalid("audio PES at packet %d: no ADTS header at byte %d", a.start, off)
+			}
+			flen := int(h[3]&3)<<11 | int(h[4])<<3 | int(h[5])>>5
+			if h[6]&3 != 0 || flen < 7 || off+flen > len(a.head) {
+				return invalid("audio PES at packet %d: ADTS frame at byte %d overruns the PES", a.start, off)
+			}
+			cfg := [2]byte{h[2], h[3] & 0xC0}
+			if c.audioFrames == 0 && n == 0 {
+				c.aacConfig = cfg
+			} else if cfg != c.aacConfig {
+				return invalid("audio PES at packet %d: AAC configuration changes", a.start)
+			}
+			off += flen
+		}
+		if n == 0 {
 			return invalid("audio PES at packet %d: no ADTS header", a.start)
 		}
-		flen := int(h[3]&3)<<11 | int(h[4])<<3 | int(h[5])>>5
-		if h[6]&3 != 0 || flen != a.size {
-			return invalid("audio PES at packet %d: %d bytes hold more than one ADTS frame", a.start, a.size)
-		}
-		cfg := [2]byte{h[2], h[3] & 0xC0}
-		if len(c.audioStarts) == 1 {
-			c.aacConfig = cfg
-		} else if cfg != c.aacConfig {
-			return invalid("audio PES at packet %d: AAC configuration changes", a.start)
-		}
+		c.audioPES = append(c.audioPES, audioPES{pkt: int32(a.start), first: int32(c.audioFrames), n: int32(n)})
+		c.audioFrames += n
 		return nil
 	}
 	for i := range c.npkt {
@@ -312,7 +330,6 @@ func (c *Clip) index() error {
 				return invalid("packet %d: %v", i, err)
 			}
 			*st = pesState{open: true, start: i}
-			st.head = st.buf[:0]
 			ps = data
 			if isVideo {
 				if pts != dts {
@@ -327,12 +344,11 @@ func (c *Clip) index() error {
 				st.key = afFlags(p)&afRAI != 0
 				st.decided = st.key
 			} else {
-				if len(c.audioStarts) == 0 {
+				if c.audioFrames == 0 {
 					c.a0 = pts
-				} else if want := frame(len(c.audioStarts), c.a0, media.AACFrameTicks); pts != want {
-					return invalid("audio frame %d has PTS %d, want %d", len(c.audioStarts), pts, want)
+				} else if want := frame(c.audioFrames, c.a0, media.AACFrameTicks); pts != want {
+					return invalid("audio frame %d has PTS %d, want %d", c.audioFrames, pts, want)
 				}
-				c.audioStarts = append(c.audioStarts, int32(i))
 			}
 		} else if !st.open {
 			return invalid("packet %d: PES continuation without a start", i)
@@ -343,8 +359,11 @@ func (c *Clip) index() error {
 			if !st.decided {
 				st.scanNAL(payload)
 			}
-		} else if n := len(st.head); n < len(st.buf) {
-			st.head = append(st.head, payload[:min(len(st.buf)-n, len(payload))]...)
+		} else {
+			if len(st.head)+len(payload) > maxAudioPES {
+				return invalid("audio PES at packet %d is over %d bytes", st.start, maxAudioPES)
+			}
+			st.head = append(st.head, payload...)
 		}
 	}
 	if err := endVideo(); err != nil {
@@ -358,9 +377,16 @@ func (c *Clip) index() error {
 		return invalid("no video frames")
 	case c.videoFrames%media.QuantumFrames != 0:
 		return invalid("%d video frames is not a multiple of %d", c.videoFrames, media.QuantumFrames)
-	case len(c.audioStarts) < c.keepAudio():
+	case c.audioFrames < c.keepAudio():
 		return invalid("%d audio frames is fewer than the %d that %d video frames need",
-			len(c.audioStarts), c.keepAudio(), c.videoFrames)
+			c.audioFrames, c.keepAudio(), c.videoFrames)
+	}
+	if k := int32(c.keepAudio()); k < int32(c.audioFrames) {
+		for _, p := range c.audioPES {
+			if p.first < k && k < p.first+p.n {
+				return invalid("audio PES at packet %d holds both kept and surplus frames: cannot cut at frame %d", p.pkt, k)
+			}
+		}
 	}
 	for k := range c.keys {
 		c.keys[k].pkt = c.cutBefore(c.keys[k].pkt)
@@ -387,10 +413,17 @@ func (c *Clip) keepAudio() int {
 	return int(c.Ticks() / media.AACFrameTicks)
 }
 
+// maxAudioPES bounds an audio PES payload (ffmpeg groups at most ~170 bytes
+// of small frames; one AAC-LC frame is at most 6144 bits per channel).
+const maxAudioPES = 64 << 10
+
 // audioCut is the index of the first packet of the first surplus audio PES.
 func (c *Clip) audioCut() int {
-	if k := c.keepAudio(); k < len(c.audioStarts) {
-		return int(c.audioStarts[k])
+	k := int32(c.keepAudio())
+	for _, p := range c.audioPES {
+		if p.first >= k {
+			return int(p.pkt)
+		}
 	}
 	return c.npkt
 }
@@ -408,7 +441,7 @@ func (c *Clip) VideoFrames() int { return c.videoFrames }
 
 // AudioFrames returns the number of audio frames in the file, including the
 // surplus that Splice drops.
-func (c *Clip) AudioFrames() int { return len(c.audioStarts) }
+func (c *Clip) AudioFrames() int { return c.audioFrames }
 
 // Keyframes returns the times of the video keyframes, in ticks after the
 // clip's first frame; the first is 0.

@@ -110,7 +110,7 @@ func TestParseErrors(t *testing.T) {
 		{"B-frames", func(t *testing.T) []byte { return fixtures.Clip(t, mpegtstest.Spec{Quanta: 10, BFrames: true}) }, "B-frames"},
 		{"several ADTS frames per PES", func(t *testing.T) []byte {
 			return fixtures.Clip(t, mpegtstest.Spec{Quanta: 10, GroupedAudio: true})
-		}, "more than one ADTS frame"},
+		}, "kept and surplus"},
 		{"first frame not a keyframe", func(t *testing.T) []byte { return dropPES(t, good, vpid, 0, 8) }, "not a keyframe"},
 		{"79 video frames", func(t *testing.T) []byte { return dropPES(t, good, vpid, 79, 80) }, "multiple of 8"},
 		{"too few audio frames", func(t *testing.T) []byte { return dropPES(t, good, apid, 149, 151) }, "fewer"},

@@ -176,6 +176,8 @@ func TestSplice(t *testing.T) {
 		{name: "zero splicer", zero: true, clips: landscape(10, 22, 14, 10)},
 		{name: "across 2^33", start: 1<<33 - 5*media.Clock, clips: landscape(14, 10, 22)},
 		{name: "portrait from 0", start: 0, clips: []mpegtstest.Spec{portrait, portrait, portrait}},
+		{name: "exact audio, grouped silence", zero: true, clips: []mpegtstest.Spec{
+			{Quanta: 10, Exact: true}, {Quanta: 14, Exact: true, Silent: true}, {Quanta: 10}, {Quanta: 9, Silent: true, Exact: true}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

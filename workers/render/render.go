@@ -567,8 +567,14 @@ func (r *Renderer) args(job *Job, outPath string, dur time.Duration, l aigc.Labe
 // The video input sets the frame count (Render writes exactly dur×25
 // frames): an output frame limit (-frames:v) would make ffmpeg close the
 // file before the audio encoder has flushed the end of the audio.
+//
+// The audio is conformed to one AAC frame (1024 samples) less than the
+// clip: ffmpeg's AAC encoder adds one priming frame, so the clip then holds
+// exactly D/21.333 ms audio frames spanning the video's length, and playout
+// splices it without cutting audio (decision 2; the lost 21 ms are tail
+// silence).
 func (r *Renderer) outputArgs(dur time.Duration, outPath string, l aigc.Label) []string {
-	samples := sampleCount(dur)
+	samples := sampleCount(dur) - media.AACFrame
 	provider, service := l.ServiceMetadata()
 	return []string{
 		"-map", "0:v:0", "-map", "1:a:0",

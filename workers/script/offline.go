@@ -105,8 +105,9 @@ var lines = map[evercast.Language]map[string][]string{
 		"point": {"说到%s，%s。", "%s有一个特点：%s。", "关于%s，大家可以了解一下：%s。"},
 		"fact": {"%s的%s是%s。", "给大家说一下%s的%s：%s。", "有朋友关心%s的%s，是%s。"},
 		"promo": {
-			"%s现价%s元，现在活动价%s元，喜欢的朋友可以点击下方购物车。",
-			"这款%s，现价%s元，直播间活动价%s元，需要的朋友点购物车下单。",
+			"%s现在直播间活动价%s元，喜欢的朋友可以点击下方购物车。",
+			"这款%s，直播间活动价%s元，需要的朋友点购物车下单。",
+			"%s今天的活动价是%s元，想要的朋友点击购物车就能下单。",
 		},
 		"price": {
 			"%s的价格是%s元，需要的朋友可以点击下方购物车。",
@@ -131,7 +132,7 @@ var lines = map[evercast.Language]map[string][]string{
 		},
 		"point":   {"About the %s: %s.", "One thing to know about the %s: %s.", "Here's a detail on the %s: %s."},
 		"fact":    {"The %s's %s: %s.", "For the %s, the %s is %s.", "Some of you asked about the %s's %s: %s."},
-		"promo":   {"The %s is priced at %s, and the live promotion price is %s. Tap the cart below if you like it.", "The %s costs %s, and in this stream the promotion price is %s. Tap the cart to order."},
+		"promo":   {"The live promotion price of the %s is %s. Tap the cart below if you like it.", "In this stream the %s is on promotion at %s. Tap the cart to order.", "Right now the %s sells for a promotion price of %s; tap the cart to order."},
 		"price":   {"The %s costs %s. Tap the cart below to order.", "The price of the %s is %s; tap the cart if you'd like one."},
 		"stock":   {"We have %d in stock right now.", "There are %d in stock at the moment."},
 		"soldout": {"This one is out of stock for now; you can save it for later."},
@@ -276,7 +277,10 @@ func promotion(lang evercast.Language, p *evercast.Product, pick func([]string) 
 		return fmt.Sprintf(pick(lines[lang]["intro"]), name) + map[evercast.Language]string{evercast.LangZH: "", evercast.LangEN: " "}[lang] + pick(lines[lang]["soldout"])
 	}
 	if p.PromoPrice != nil && *p.PromoPrice < p.Price {
-		return fmt.Sprintf(pick(lines[lang]["promo"]), name, money(lang, p, p.Price), money(lang, p, *p.PromoPrice))
+		// Only the price paid now: naming the list price beside it is a
+		// reference-price claim, lawful only when that price was really
+		// charged throughout the week before (the checker decides).
+		return fmt.Sprintf(pick(lines[lang]["promo"]), name, money(lang, p, *p.PromoPrice))
 	}
 	return fmt.Sprintf(pick(lines[lang]["price"]), name, money(lang, p, p.Price))
 }

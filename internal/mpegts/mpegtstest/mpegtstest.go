@@ -23,6 +23,14 @@ type Spec struct {
 	Size   media.Format // picture size; zero means media.Landscape
 	Quanta int          // duration in 320 ms quanta; zero means 10 (3.2 s)
 
+	// Silent makes the audio silence (ffmpeg then groups its small AAC
+	// frames several to a PES), and Exact conforms the audio to one AAC
+	// frame less than the clip so that, with the encoder's priming frame,
+	// the clip holds exactly its length in audio frames (as the renderer
+	// makes them).
+	Silent bool
+	Exact  bool
+
 	// Invalid variants.
 	BFrames      bool // encode with B-frames (PTS != DTS)
 	GroupedAudio bool // leave ffmpeg's default PES payload size: several AAC frames per PES
@@ -52,6 +60,12 @@ func (s Spec) Name() string {
 	if s.NoAudio {
 		n += "-noaudio"
 	}
+	if s.Silent {
+		n += "-silent"
+	}
+	if s.Exact {
+		n += "-exact"
+	}
 	return n + ".ts"
 }
 
@@ -61,13 +75,21 @@ func (s Spec) Name() string {
 func Args(s Spec, out string) []string {
 	s = s.norm()
 	dur := strconv.FormatFloat(float64(s.Quanta)*media.Quantum.Seconds(), 'f', 2, 64)
-	samples := strconv.Itoa(s.Quanta * media.QuantumSamples)
+	n := s.Quanta * media.QuantumSamples
+	if s.Exact {
+		n -= media.AACFrame
+	}
+	samples := strconv.Itoa(n)
+	source := fmt.Sprintf("sine=f=440:r=%d:d=%s", media.SampleRate, dur)
+	if s.Silent {
+		source = fmt.Sprintf("anullsrc=r=%d:cl=stereo:d=%s", media.SampleRate, dur)
+	}
 	args := []string{"-v", "error", "-y",
 		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=s=%dx%d:r=%d:d=%s", s.Size.Width, s.Size.Height, media.FPS, dur),
 	}
 	if !s.NoAudio {
 		args = append(args,
-			"-f", "lavfi", "-i", fmt.Sprintf("sine=f=440:r=%d:d=%s", media.SampleRate, dur),
+			"-f", "lavfi", "-i", source,
 			"-filter_complex", "[1:a]aformat=sample_rates=48000:channel_layouts=stereo,apad=whole_len="+samples+
 				",atrim=end_sample="+samples+"[a]",
 			"-map", "0:v", "-map", "[a]")
