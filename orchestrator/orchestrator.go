@@ -274,7 +274,7 @@ func (x *Orchestrator) planSession(ctx context.Context, s *evercast.Session) err
 		ahead := stats.ReadyMS + int64(inFlight)*estimateMS
 		maxAir := int64(s.MaxAirSeconds) * 1000
 		for inFlight < x.o.MaxInFlight && ahead < lookMS+estimateMS {
-			if maxAir > 0 && stats.AiredMS+stats.ReadyMS+int64(stats.InFlight)*estimateMS >= maxAir {
+			if maxAir > 0 && stats.AiredMS+stats.ReadyMS+int64(inFlight)*estimateMS >= maxAir {
 				break
 			}
 			c := p.next(s, anchor.Language)

@@ -26,7 +26,7 @@ func Anchor() *evercast.Anchor {
 		Name:       "小言",
 		Persona:    "亲切、专业、语速适中的带货主播，熟悉茶叶、丝巾和食品，只讲商家资料里的事实。",
 		Language:   evercast.LangZH,
-		Voice:      evercast.Voice{Provider: "espeak", Name: "cmn-latn-pinyin", Rate: 165},
+		Voice:      evercast.Voice{Provider: "espeak", Name: "cmn-latn-pinyin", Rate: 230},
 		AvatarPack: evercast.DefaultAvatarPack,
 	}
 }
