@@ -24,7 +24,7 @@ import (
 	"github.com/evercast/evercast/internal/testenv"
 )
 
-func run(t *testing.T, timeout time.Duration, env []string, args ...string) (string, string) {
+func run(t testing.TB, timeout time.Duration, env []string, args ...string) (string, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -203,7 +203,7 @@ type server struct {
 	logs  *bytes.Buffer
 }
 
-func startServe(t *testing.T, dataDir, token string, extra ...string) *server {
+func startServe(t testing.TB, dataDir, token string, extra ...string) *server {
 	t.Helper()
 	port := testenv.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
@@ -239,7 +239,7 @@ func (s *server) kill() {
 	}
 }
 
-func (s *server) call(t *testing.T, method, path string, body, out any) int {
+func (s *server) call(t testing.TB, method, path string, body, out any) int {
 	t.Helper()
 	var r io.Reader
 	if body != nil {
@@ -268,7 +268,7 @@ func (s *server) call(t *testing.T, method, path string, body, out any) int {
 	return resp.StatusCode
 }
 
-func (s *server) rundown(t *testing.T, id string) *evercast.Rundown {
+func (s *server) rundown(t testing.TB, id string) *evercast.Rundown {
 	t.Helper()
 	var rd evercast.Rundown
 	if code := s.call(t, http.MethodGet, "/v1/sessions/"+id+"/rundown", nil, &rd); code != 200 {
@@ -288,7 +288,7 @@ func aired(rd *evercast.Rundown) []*evercast.RundownEntry {
 }
 
 // seedDemo creates the demo through the REST API with `evercast demo --seed`.
-func seedDemo(t *testing.T, s *server) string {
+func seedDemo(t testing.TB, s *server) string {
 	t.Helper()
 	out, _ := run(t, time.Minute, []string{"EVERCAST_ADMIN_TOKEN=" + s.token}, "demo", "--seed", "--api", s.base)
 	id := strings.TrimSpace(out)

@@ -583,6 +583,11 @@ func (r *Renderer) outputArgs(dur time.Duration, outPath string, l aigc.Label) [
 		"-c:v", "libx264", "-preset", r.Preset, "-profile:v", media.X264Profile, "-pix_fmt", "yuv420p",
 		"-bf", "0", "-g", strconv.Itoa(media.GOPFrames), "-keyint_min", strconv.Itoa(media.GOPFrames), "-sc_threshold", "0",
 		"-b:v", media.VideoBitrate, "-maxrate", media.VideoMaxrate, "-bufsize", media.VideoBufsize,
+		// HRD signalling makes x264 open every keyframe's access unit with a
+		// buffering-period SEI, which the AIGC label's SEI then joins. Without
+		// one, h264_metadata appends a new SEI NAL after the slice of every
+		// later keyframe and demuxers split that frame in two.
+		"-x264-params", "nal-hrd=vbr",
 		"-color_range", "tv", "-colorspace", "smpte170m", "-color_primaries", "smpte170m", "-color_trc", "smpte170m",
 		"-bsf:v", "h264_metadata=sei_user_data=" + l.SEIUserData(),
 		"-c:a", "aac", "-aac_coder", r.AACCoder, "-profile:a", "aac_low", "-b:a", media.AudioBitrate,

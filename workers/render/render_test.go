@@ -103,6 +103,11 @@ func checkStreams(t *testing.T, path string, job Job, res Result) {
 			if n := int(num(s["nb_read_frames"])); n != res.Frames || n%media.QuantumFrames != 0 {
 				t.Errorf("decoded %d video frames, want %d (a whole number of 320 ms)", n, res.Frames)
 			}
+			// A demuxer sees one packet per frame, each with its timestamp
+			// (a misplaced SEI makes parsers split frames).
+			if n := int(num(s["nb_read_packets"])); n != res.Frames {
+				t.Errorf("%d video packets for %d frames", n, res.Frames)
+			}
 		case "audio":
 			want := map[string]any{"codec_name": "aac", "profile": "LC", "sample_rate": "48000", "channels": 2.0, "channel_layout": "stereo"}
 			for k, v := range want {
@@ -125,9 +130,12 @@ func checkStreams(t *testing.T, path string, job Job, res Result) {
 		t.Errorf("service metadata %v lacks the AIGC label", tags)
 	}
 
-	pk := probe(t, path, "-select_streams", "v:0", "-show_entries", "packet=flags")
+	pk := probe(t, path, "-select_streams", "v:0", "-show_entries", "packet=flags,pts")
 	var keys []int
 	for i, p := range pk["packets"].([]any) {
+		if _, ok := p.(map[string]any)["pts"]; !ok {
+			t.Fatalf("video packet %d has no timestamp: a frame was split (misplaced SEI?)", i)
+		}
 		if strings.Contains(p.(map[string]any)["flags"].(string), "K") {
 			keys = append(keys, i)
 		}
