@@ -71,8 +71,8 @@ func (w *Workers) write(ctx context.Context, req script.Request) (text, writer, 
 				return "", "", "", ctx.Err()
 			}
 			retry, _ := asynq.GetRetryCount(ctx)
-			maxRetry, _ := asynq.GetMaxRetry(ctx)
-			if !errors.Is(werr, script.ErrPermanent) && retry < maxRetry {
+			maxRetry, inTask := asynq.GetMaxRetry(ctx)
+			if !errors.Is(werr, script.ErrPermanent) && (!inTask || retry < maxRetry) {
 				return "", "", "", werr // a passing fault: let asynq retry with backoff
 			}
 			w.o.Log.Warn("script writer failed; using the catalog-only writer", "clip_id", req.ClipID, "err", werr)
