@@ -102,7 +102,7 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
 		s.db.SetConnMaxIdleTime(0)
 		s.db.SetConnMaxLifetime(0)
 	}
-	if err := s.db.PingContext(ctx); err != nil {
+	if err := s.connect(ctx); err != nil {
 		_ = s.db.Close()
 		return nil, fmt.Errorf("store: connect %s: %w", s.dialect, err)
 	}
@@ -111,6 +111,24 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// connect opens the first connection. On a brand-new SQLite file, several
+// processes switching it to WAL at once get SQLITE_BUSY without the busy
+// handler being consulted: retry that for a few seconds.
+func (s *Store) connect(ctx context.Context) error {
+	var err error
+	for attempt := 0; attempt < 50; attempt++ {
+		if err = s.db.PingContext(ctx); err == nil || s.dialect != DialectSQLite || !strings.Contains(err.Error(), "SQLITE_BUSY") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(20+attempt*10) * time.Millisecond):
+		}
+	}
+	return err
 }
 
 // Close closes the database.
