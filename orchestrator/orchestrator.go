@@ -36,6 +36,11 @@ type Store interface {
 	ClipStats(ctx context.Context, sessionID string) (store.ClipStats, error)
 	Rundown(ctx context.Context, sessionID string, opts store.RundownOptions) ([]*evercast.Clip, error)
 	FailClip(ctx context.Context, id string, msg string, at time.Time) (*evercast.Clip, error)
+	GetProducts(ctx context.Context, ids []string) ([]*evercast.Product, error)
+	RecordComments(ctx context.Context, sessionID string, rs []*evercast.CommentRecord) ([]*evercast.CommentRecord, error)
+	KnownComments(ctx context.Context, sessionID string, ids []string) (map[string]bool, error)
+	AnsweredSince(ctx context.Context, sessionID, key string, since time.Time) (bool, error)
+	RepliesSince(ctx context.Context, sessionID string, since time.Time) (planned, pending int, err error)
 }
 
 // Enqueuer puts tasks on the queue (asynq.Client).
@@ -61,9 +66,11 @@ type Options struct {
 	// again (default 45 s).
 	StuckAfter time.Duration
 	// Outputs, when set, reports RTMP push status for Status.
-	Outputs  func(sessionID string) []evercast.OutputStatus
-	Log      *slog.Logger
-	Registry prometheus.Registerer
+	Outputs func(sessionID string) []evercast.OutputStatus
+	// OnComments, when set, sees every batch of comments as recorded.
+	OnComments func(sessionID string, rs []*evercast.CommentRecord)
+	Log        *slog.Logger
+	Registry   prometheus.Registerer
 }
 
 // Orchestrator plans and dispatches every on-air session it owns.
@@ -75,6 +82,7 @@ type Orchestrator struct {
 	owned     map[string]bool
 	reconcile map[string]bool // sessions whose in-flight work must be re-dispatched
 	lastStuck map[string]time.Time
+	budgets   map[string]*budget
 }
 
 type metrics struct {

@@ -79,6 +79,9 @@ type Config struct {
 	// Control is the orchestrator. When nil, start, stop and rundown answer
 	// 503 and a session's status is its stored state only.
 	Control Controller
+	// Interactions takes viewer comments. When nil, the comment routes
+	// answer 503.
+	Interactions Interactions
 	// AdminToken is the operator token. Empty disables operator access.
 	AdminToken string
 	// HLSDir returns the directory of a session's live HLS window
@@ -98,14 +101,15 @@ type Config struct {
 
 // Server is the HTTP edge. It is safe for concurrent use.
 type Server struct {
-	store     Store
-	control   Controller
-	adminHash *[sha256.Size]byte
-	hlsDir    func(string) string
-	registry  *prometheus.Registry
-	log       *slog.Logger
-	maxBody   int64
-	version   string
+	store        Store
+	control      Controller
+	interactions Interactions
+	adminHash    *[sha256.Size]byte
+	hlsDir       func(string) string
+	registry     *prometheus.Registry
+	log          *slog.Logger
+	maxBody      int64
+	version      string
 
 	metrics        *httpMetrics
 	metricsHandler http.Handler
@@ -116,13 +120,14 @@ type Server struct {
 // New builds a Server from cfg.
 func New(cfg Config) *Server {
 	s := &Server{
-		store:    cfg.Store,
-		control:  cfg.Control,
-		hlsDir:   cfg.HLSDir,
-		registry: cfg.Metrics,
-		log:      cfg.Log,
-		maxBody:  cfg.MaxBody,
-		version:  cfg.Version,
+		store:        cfg.Store,
+		control:      cfg.Control,
+		interactions: cfg.Interactions,
+		hlsDir:       cfg.HLSDir,
+		registry:     cfg.Metrics,
+		log:          cfg.Log,
+		maxBody:      cfg.MaxBody,
+		version:      cfg.Version,
 	}
 	if cfg.AdminToken != "" {
 		h := sha256.Sum256([]byte(cfg.AdminToken))

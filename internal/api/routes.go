@@ -68,6 +68,8 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/v1/sessions/{id}/status", access: anyToken, handle: s.sessionStatus},
 		{method: "GET", pattern: "/v1/sessions/{id}/rundown", access: anyToken, handle: s.sessionRundown},
 		{method: "GET", pattern: "/v1/sessions/{id}/hls/{file}", access: anyToken, handle: s.serveHLS},
+		{method: "POST", pattern: "/v1/sessions/{id}/comments", access: anyToken, handle: s.postComments},
+		{method: "GET", pattern: "/v1/sessions/{id}/comments", access: anyToken, handle: s.listComments},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/evercast/evercast/internal/claims"
+	"github.com/evercast/evercast/orchestrator"
 	"github.com/evercast/evercast/workers"
 
 	"github.com/evercast/evercast"
@@ -45,4 +46,19 @@ func (k claimsChecker) Check(_ context.Context, in workers.CheckInput) workers.C
 	}
 	b, _ := json.Marshal(map[string]any{"verdict": "violation", "category": first.Category, "span": first.Span, "reason": first.Reason})
 	return workers.CheckResult{OK: false, Verdict: string(b), Feedback: fb}
+}
+
+// interactions joins the orchestrator's comment router and the store's
+// comment record for the API.
+type interactions struct {
+	o  *orchestrator.Orchestrator
+	st *store.Store
+}
+
+func (i interactions) Comments(ctx context.Context, sessionID string, cs []evercast.Comment) (*evercast.CommentResult, error) {
+	return i.o.Comments(ctx, sessionID, cs)
+}
+
+func (i interactions) ListComments(ctx context.Context, sessionID string, limit int) ([]*evercast.CommentRecord, error) {
+	return i.st.ListComments(ctx, sessionID, limit)
 }

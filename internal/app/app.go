@@ -160,8 +160,9 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, er
 		hlsRoot := cfg.Path("hls")
 		a.API = api.New(api.Config{
 			Store: storeAdapter{a.Store}, Control: a.Orchestrator, AdminToken: a.Config.AdminToken,
-			HLSDir:  func(id string) string { return playout.HLSDir(hlsRoot, id) },
-			Metrics: a.Registry, Log: log.With("component", "api"), Version: version,
+			Interactions: interactions{a.Orchestrator, a.Store},
+			HLSDir:       func(id string) string { return playout.HLSDir(hlsRoot, id) },
+			Metrics:      a.Registry, Log: log.With("component", "api"), Version: version,
 		})
 	}
 	return a, nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/evercast/evercast"
+	"github.com/evercast/evercast/internal/moderation"
 )
 
 // Offline composes scripts from the catalog's facts alone, with no model.
@@ -277,14 +278,14 @@ func promotion(lang evercast.Language, p *evercast.Product, pick func([]string) 
 	return fmt.Sprintf(pick(lines[lang]["price"]), name, money(lang, p, p.Price))
 }
 
+// reply answers a viewer comment from the catalog's facts only; a comment
+// moderation would not read out gets no text (the clip then fails and
+// nothing airs).
 func reply(lang evercast.Language, r Request) string {
-	// The reply text for comments is composed by the interaction router from
-	// the moderation decision; here only the generic fallback.
-	if r.Product != nil {
-		return promotion(lang, r.Product, picker(r.ClipID))
+	c := moderation.Comment{Text: r.Comment}
+	d := moderation.ClassifyFor(r.Products, c, lang)
+	if d.Action == moderation.ActionIgnore {
+		return ""
 	}
-	if lang == evercast.LangZH {
-		return "感谢提问，这个问题暂时没有相关资料，我们会继续关注。"
-	}
-	return "Thanks for asking; I don't have that information right now."
+	return moderation.Answer(r.Products, r.Product, d, c, lang)
 }
