@@ -3,7 +3,6 @@ package audit
 import (
 	"path"
 	"strings"
-	"time"
 
 	"github.com/evercast/evercast"
 )
@@ -176,6 +175,3 @@ type ApprovalDecision struct {
 type ApprovalPolicy struct {
 	Required bool `json:"required"`
 }
-
-// ms converts a time to the unix milliseconds the records carry.
-func ms(t time.Time) int64 { return t.UnixMilli() }
