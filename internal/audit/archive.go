@@ -596,7 +596,7 @@ func sameRecord(a, b Record) bool {
 
 // rowCursor reads a session's records from the store a page at a time.
 type rowCursor struct {
-	st        interface {
+	st interface {
 		ListAudit(ctx context.Context, sessionID string, afterSeq int64, limit int) ([]*store.AuditRow, error)
 	}
 	sessionID string
