@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/evercast/evercast"
+	"github.com/evercast/evercast/internal/audit"
 	"github.com/evercast/evercast/internal/moderation"
 	"github.com/evercast/evercast/internal/tasks"
 )
@@ -188,10 +189,24 @@ func (x *Orchestrator) Comments(ctx context.Context, sessionID string, cs []ever
 		x.dispatch(ctx, tasks.TypeScript, c, tasks.QueueCritical)
 	}
 	res.Replies = len(replies)
+	if len(fresh) > 0 {
+		batch := commentBatch{Comments: make([]audit.Comment, 0, len(fresh))}
+		for _, r := range fresh {
+			batch.Comments = append(batch.Comments, audit.Comment{CommentID: r.ID, User: r.User, Text: r.Text, Language: string(anchor.Language),
+				AtMS: r.At.UnixMilli(), Action: r.Action, Reason: r.Reason, Intent: r.Intent, SKU: r.SKU, ReplyClipID: r.ReplyClipID})
+		}
+		x.record(ctx, sessionID, audit.KindComment, batch)
+	}
 	if x.o.OnComments != nil {
 		x.o.OnComments(sessionID, records)
 	}
 	return res, nil
+}
+
+// commentBatch is the audit record of one batch of comments: each with
+// what was done with it and why.
+type commentBatch struct {
+	Comments []audit.Comment `json:"comments"`
 }
 
 func dedupeKey(d moderation.Decision, current *evercast.Product) string {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/evercast/evercast"
+	"github.com/evercast/evercast/internal/audit"
 	"github.com/evercast/evercast/internal/store"
 	"github.com/evercast/evercast/internal/tasks"
 )
@@ -38,17 +39,31 @@ func (x *Orchestrator) Start(ctx context.Context, id string) (*evercast.Session,
 		}
 	}
 	x.o.Log.Info("session starting", "session_id", id)
+	x.command(ctx, id, "start", nil, nil)
 	return s, nil
 }
 
 // Pause holds the session on air with its standby loop; planning pauses.
 func (x *Orchestrator) Pause(ctx context.Context, id string) (*evercast.Session, error) {
-	return x.o.Store.SetSessionState(ctx, id, evercast.SessionPaused, evercast.SessionLive)
+	s, err := x.o.Store.SetSessionState(ctx, id, evercast.SessionPaused, evercast.SessionLive)
+	x.command(ctx, id, "pause", nil, err)
+	return s, err
 }
 
 // Resume returns a paused session to its rundown.
 func (x *Orchestrator) Resume(ctx context.Context, id string) (*evercast.Session, error) {
-	return x.o.Store.SetSessionState(ctx, id, evercast.SessionLive, evercast.SessionPaused)
+	s, err := x.o.Store.SetSessionState(ctx, id, evercast.SessionLive, evercast.SessionPaused)
+	x.command(ctx, id, "resume", nil, err)
+	return s, err
+}
+
+// command records an operator's or merchant's command and its outcome.
+func (x *Orchestrator) command(ctx context.Context, sessionID, name string, args map[string]string, err error) {
+	result := "ok"
+	if err != nil {
+		result = err.Error()
+	}
+	x.record(ctx, sessionID, audit.KindCommand, audit.Command{Command: name, Scope: "session", Target: sessionID, Args: args, Result: result})
 }
 
 // Stop ends a session gracefully: its closing scene airs next (as soon as it
@@ -62,8 +77,10 @@ func (x *Orchestrator) Stop(ctx context.Context, id string) (*evercast.Session, 
 	case evercast.SessionEnded:
 		return s, nil
 	case evercast.SessionScheduled:
+		x.command(ctx, id, "stop", nil, nil)
 		return x.o.Store.SetSessionState(ctx, id, evercast.SessionEnded, evercast.SessionScheduled)
 	case evercast.SessionWarming, evercast.SessionPaused:
+		x.command(ctx, id, "stop", nil, nil)
 		if err := x.end(ctx, id); err != nil {
 			return nil, err
 		}
@@ -93,12 +110,14 @@ func (x *Orchestrator) Stop(ctx context.Context, id string) (*evercast.Session, 
 	}
 	x.dispatch(ctx, tasks.TypeScript, c, tasks.QueueCritical)
 	x.o.Log.Info("session stopping: closing scene planned", "session_id", id)
+	x.command(ctx, id, "stop", nil, nil)
 	return s, nil
 }
 
 // Cut takes a session off air at once, without a closing scene (the kill
 // switch).
 func (x *Orchestrator) Cut(ctx context.Context, id string) (*evercast.Session, error) {
+	x.command(ctx, id, audit.CommandOffAir, nil, nil)
 	if err := x.end(ctx, id); err != nil {
 		return nil, err
 	}
@@ -111,6 +130,9 @@ func (x *Orchestrator) end(ctx context.Context, id string) error {
 		evercast.SessionWarming, evercast.SessionLive, evercast.SessionPaused)
 	if err != nil && !errors.Is(err, evercast.ErrConflict) {
 		return err
+	}
+	if err == nil {
+		x.record(ctx, id, audit.KindSession, audit.SessionEvent{Event: "ended", To: string(evercast.SessionEnded)})
 	}
 	return RetirePending(ctx, x.o.Store, id, x.o.Clock.Now())
 }

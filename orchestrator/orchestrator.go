@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/evercast/evercast"
+	"github.com/evercast/evercast/internal/audit"
 	"github.com/evercast/evercast/internal/clock"
 	"github.com/evercast/evercast/internal/store"
 	"github.com/evercast/evercast/internal/tasks"
@@ -43,6 +44,12 @@ type Store interface {
 	RepliesSince(ctx context.Context, sessionID string, since time.Time) (planned, pending int, err error)
 }
 
+// Recorder keeps the tamper-evident record (the audit log): what was
+// commanded, by whom, and what happened to sessions and comments.
+type Recorder interface {
+	Record(ctx context.Context, sessionID, kind string, data any) error
+}
+
 // Enqueuer puts tasks on the queue (asynq.Client).
 type Enqueuer interface {
 	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
@@ -67,6 +74,8 @@ type Options struct {
 	StuckAfter time.Duration
 	// Outputs, when set, reports RTMP push status for Status.
 	Outputs func(sessionID string) []evercast.OutputStatus
+	// Recorder, when set, receives the audit records.
+	Recorder Recorder
 	// OnComments, when set, sees every batch of comments as recorded.
 	OnComments func(sessionID string, rs []*evercast.CommentRecord)
 	Log        *slog.Logger
@@ -353,6 +362,7 @@ func (x *Orchestrator) maybeGoLive(ctx context.Context, s *evercast.Session, p p
 		return err
 	}
 	x.o.Log.Info("session live", "session_id", s.ID)
+	x.record(ctx, s.ID, audit.KindSession, audit.SessionEvent{Event: "live", From: string(evercast.SessionWarming), To: string(evercast.SessionLive)})
 	return nil
 }
 
@@ -420,6 +430,17 @@ func lastMoved(c *evercast.Clip) time.Time {
 		}
 	}
 	return t
+}
+
+// record appends to the audit log; a failure is logged, never fatal to the
+// stream (the archive check reports gaps).
+func (x *Orchestrator) record(ctx context.Context, sessionID, kind string, data any) {
+	if x.o.Recorder == nil {
+		return
+	}
+	if err := x.o.Recorder.Record(context.WithoutCancel(ctx), sessionID, kind, data); err != nil {
+		x.o.Log.Error("audit record", "session_id", sessionID, "kind", kind, "err", err)
+	}
 }
 
 func (x *Orchestrator) dispatch(ctx context.Context, taskType string, c *evercast.Clip, queue string) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/evercast/evercast"
+	"github.com/evercast/evercast/internal/audit"
 	"github.com/evercast/evercast/internal/hls"
 	"github.com/evercast/evercast/internal/media"
 	"github.com/evercast/evercast/internal/mpegts"
@@ -169,9 +170,11 @@ func (c *channel) airNext() error {
 	if c.e.o.Fast {
 		end = c.e.o.Clock.Now()
 	}
-	if _, err := src.MarkAired(context.WithoutCancel(c.ctx), clip.ID, end); err != nil {
+	airedClip, err := src.MarkAired(context.WithoutCancel(c.ctx), clip.ID, end)
+	if err != nil {
 		return fmt.Errorf("mark aired: %w", err)
 	}
+	c.e.record(c.ctx, c.id, audit.KindClipAired, audit.ClipAiredOf(airedClip))
 	c.e.m.aired.WithLabelValues(string(clip.Kind)).Inc()
 	if c.e.o.OnAired != nil {
 		c.e.o.OnAired(clip)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/evercast/evercast"
+	"github.com/evercast/evercast/internal/audit"
 	"github.com/evercast/evercast/internal/clock"
 	"github.com/evercast/evercast/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,6 +37,11 @@ type Source interface {
 	SetSessionState(ctx context.Context, id string, to evercast.SessionState, from ...evercast.SessionState) (*evercast.Session, error)
 	ListClips(ctx context.Context, f store.ClipFilter) ([]*evercast.Clip, error)
 	FailClip(ctx context.Context, id string, msg string, at time.Time) (*evercast.Clip, error)
+}
+
+// Recorder keeps the tamper-evident record of everything aired.
+type Recorder interface {
+	Record(ctx context.Context, sessionID, kind string, data any) error
 }
 
 // Objects reads clips from the object store.
@@ -63,6 +69,8 @@ type Options struct {
 	Poll     time.Duration
 	Log      *slog.Logger
 	Registry prometheus.Registerer
+	// Recorder, when set, receives an audit record for every aired clip.
+	Recorder Recorder
 	// OnAired, when set, is called after each clip has aired.
 	OnAired func(c *evercast.Clip)
 }
@@ -226,5 +234,17 @@ func (e *Engine) endSession(ctx context.Context, id string) error {
 	if err != nil && !errors.Is(err, evercast.ErrConflict) {
 		return fmt.Errorf("end session: %w", err)
 	}
+	if err == nil {
+		e.record(ctx, id, audit.KindSession, audit.SessionEvent{Event: "ended", To: string(evercast.SessionEnded), Note: "closing aired"})
+	}
 	return nil
+}
+
+func (e *Engine) record(ctx context.Context, sessionID, kind string, data any) {
+	if e.o.Recorder == nil {
+		return
+	}
+	if err := e.o.Recorder.Record(context.WithoutCancel(ctx), sessionID, kind, data); err != nil {
+		e.o.Log.Error("audit record", "session_id", sessionID, "kind", kind, "err", err)
+	}
 }

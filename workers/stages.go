@@ -2,6 +2,7 @@ package workers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/evercast/evercast"
 	"github.com/evercast/evercast/assets"
+	"github.com/evercast/evercast/internal/audit"
 	"github.com/evercast/evercast/internal/mpegts"
 	"github.com/evercast/evercast/internal/store"
 	"github.com/evercast/evercast/internal/tasks"
@@ -38,7 +40,7 @@ func (w *Workers) Script(ctx context.Context, p tasks.Payload) error {
 	case evercast.KindSay:
 		req.Say = c.Brief
 	}
-	text, writer, verdict, err := w.write(ctx, req)
+	text, writer, verdict, err := w.write(ctx, c, req)
 	if err != nil {
 		return err
 	}
@@ -53,12 +55,18 @@ func (w *Workers) Script(ctx context.Context, p tasks.Payload) error {
 // with the findings a bounded number of times; then falls back to a script
 // composed only from catalog facts. Nothing that fails the check is
 // returned.
-func (w *Workers) write(ctx context.Context, req script.Request) (text, writer, verdict string, err error) {
-	check := func(t string) CheckResult {
+func (w *Workers) write(ctx context.Context, c *evercast.Clip, req script.Request) (text, writer, verdict string, err error) {
+	attempt := 0
+	check := func(t, by string) CheckResult {
+		var r CheckResult
 		if w.o.Checker == nil {
-			return CheckResult{OK: true, Verdict: "unchecked"}
+			r = CheckResult{OK: true, Verdict: "unchecked"}
+		} else {
+			r = w.o.Checker.Check(ctx, CheckInput{Language: req.Language, Text: t, Product: req.Product, Catalog: req.Products, At: w.o.Now()})
 		}
-		return w.o.Checker.Check(ctx, CheckInput{Language: req.Language, Text: t, Product: req.Product, Catalog: req.Products, At: w.o.Now()})
+		attempt++
+		w.recordVerdict(ctx, c, attempt, by, t, r)
+		return r
 	}
 	primary := w.o.Writer
 	if primary == nil {
@@ -78,7 +86,7 @@ func (w *Workers) write(ctx context.Context, req script.Request) (text, writer, 
 			w.o.Log.Warn("script writer failed; using the catalog-only writer", "clip_id", req.ClipID, "err", werr)
 			break
 		}
-		r := check(sc.Text)
+		r := check(sc.Text, sc.Writer)
 		if r.OK {
 			return sc.Text, sc.Writer, r.Verdict, nil
 		}
@@ -101,11 +109,29 @@ func (w *Workers) write(ctx context.Context, req script.Request) (text, writer, 
 		if ferr != nil {
 			continue
 		}
-		if res := check(sc.Text); res.OK {
+		if res := check(sc.Text, sc.Writer); res.OK {
 			return sc.Text, sc.Writer, res.Verdict, nil
 		}
 	}
 	return "", "", "", fmt.Errorf("no script passed the claims check: %w", asynq.SkipRetry)
+}
+
+// recordVerdict puts one judged draft on the record.
+func (w *Workers) recordVerdict(ctx context.Context, c *evercast.Clip, attempt int, writer, text string, r CheckResult) {
+	if w.o.Recorder == nil {
+		return
+	}
+	v := audit.Verdict{ClipID: c.ID, Attempt: attempt, Writer: writer, Text: text, OK: r.OK, Outcome: "voiced"}
+	if !r.OK {
+		v.Outcome = "rewrite"
+		var d struct{ Category, Span, Reason string }
+		if json.Unmarshal([]byte(r.Verdict), &d) == nil {
+			v.Category, v.Span, v.Reason = d.Category, d.Span, d.Reason
+		}
+	}
+	if err := w.o.Recorder.Record(context.WithoutCancel(ctx), c.SessionID, audit.KindVerdict, v); err != nil {
+		w.o.Log.Error("audit record", "clip_id", c.ID, "err", err)
+	}
 }
 
 // Speech voices the script and stores the audio under its content address.

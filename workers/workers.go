@@ -73,6 +73,11 @@ type CheckResult struct {
 	Feedback []string // for the writer's rewrite
 }
 
+// Recorder keeps the tamper-evident record: every judged script.
+type Recorder interface {
+	Record(ctx context.Context, sessionID, kind string, data any) error
+}
+
 // Options wire the workers.
 type Options struct {
 	Store    Store
@@ -83,6 +88,7 @@ type Options struct {
 	Speech   speech.Synthesizer
 	Renderer Renderer
 	Checker  Checker
+	Recorder Recorder
 	// Avatar loads an avatar pack by name.
 	Avatar func(name string) (*render.Avatar, error)
 	// Rewrites bounds how often a failing script goes back to the writer.

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/evercast/evercast"
 	"github.com/evercast/evercast/internal/console"
 )
 
@@ -95,6 +96,7 @@ func (s *Server) adapt(rt route) http.Handler {
 				return
 			}
 			info.caller = c.String()
+			r = r.WithContext(evercast.WithActor(r.Context(), actorOf(c)))
 			if rt.access == operator && !c.operator {
 				s.writeError(w, r, errForbidden)
 				return
@@ -114,4 +116,13 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *caller) erro
 type health struct {
 	Status  string `json:"status"`
 	Version string `json:"version,omitempty"`
+}
+
+// actorOf names the caller in audit records: "operator" or
+// "merchant:<id>".
+func actorOf(c *caller) string {
+	if c.operator {
+		return "operator"
+	}
+	return "merchant:" + c.merchant.ID
 }

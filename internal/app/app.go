@@ -22,6 +22,7 @@ import (
 	"github.com/evercast/evercast/assets"
 	"github.com/evercast/evercast/assets/avatars"
 	"github.com/evercast/evercast/internal/api"
+	"github.com/evercast/evercast/internal/audit"
 	"github.com/evercast/evercast/internal/clock"
 	"github.com/evercast/evercast/internal/config"
 	"github.com/evercast/evercast/internal/queue"
@@ -51,6 +52,8 @@ type App struct {
 	Objects  *assets.Store
 	Registry *prometheus.Registry
 
+	Audit        *audit.Log
+	Archiver     *audit.Archiver
 	Orchestrator *orchestrator.Orchestrator
 	Playout      *playout.Engine
 	Workers      *workers.Workers
@@ -125,11 +128,25 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, er
 		return nil, err
 	}
 
+	if err := a.Store.GuardAudit(ctx); err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	a.Audit = audit.NewLog(a.Store, nil)
+	rec := &recorder{log: a.Audit, st: a.Store}
+	if cfg.Has(config.RoleOrchestrator) {
+		if a.Archiver, err = audit.NewArchiver(audit.ArchiverOptions{
+			Store: a.Store, Client: a.Objects.Client(), Bucket: audit.ArchiveBucket(cfg.S3Bucket), Region: cfg.S3Region,
+			Retention: cfg.AuditRetention, Log: log.With("component", "audit"),
+		}); err != nil {
+			return nil, fmt.Errorf("audit archive: %w", err)
+		}
+	}
+
 	clk := clock.Clock(clock.Real{})
 	if cfg.Has(config.RolePlayout) {
 		a.Playout = playout.New(playout.Options{
 			Source: a.Store, Objects: a.Objects, Clock: clk, Fast: cfg.Fast(), Stall: cfg.StallTimeout,
-			HLSRoot: cfg.Path("hls"), HLSWindow: cfg.HLSWindow, FFmpeg: cfg.FFmpeg,
+			HLSRoot: cfg.Path("hls"), HLSWindow: cfg.HLSWindow, FFmpeg: cfg.FFmpeg, Recorder: rec,
 			Log: log.With("component", "playout"), Registry: a.Registry,
 		})
 	}
@@ -143,12 +160,12 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, er
 			reg = a.Registry
 		}
 		a.Orchestrator = orchestrator.New(orchestrator.Options{
-			Store: a.Store, Queue: a.client, Clock: clk, Owner: cfg.Instance(), Outputs: outputs,
+			Store: a.Store, Queue: a.client, Clock: clk, Owner: cfg.Instance(), Outputs: outputs, Recorder: rec,
 			Tick: tickFor(cfg), Log: log.With("component", "orchestrator"), Registry: reg,
 		})
 	}
 	if cfg.Has(config.RoleWorker) {
-		if a.Workers, err = a.buildWorkers(ctx); err != nil {
+		if a.Workers, err = a.buildWorkers(ctx, rec); err != nil {
 			return nil, err
 		}
 	}
@@ -193,7 +210,7 @@ func pingRedis(ctx context.Context, opt asynq.RedisConnOpt) error {
 	}
 }
 
-func (a *App) buildWorkers(ctx context.Context) (*workers.Workers, error) {
+func (a *App) buildWorkers(ctx context.Context, rec workers.Recorder) (*workers.Workers, error) {
 	cfg := a.Config
 	font, err := FindFont(cfg.FontPath)
 	if err != nil {
@@ -224,7 +241,7 @@ func (a *App) buildWorkers(ctx context.Context) (*workers.Workers, error) {
 	}
 	return workers.New(workers.Options{
 		Store: a.Store, Objects: a.Objects, Queue: a.client, Writer: writer, Speech: voices,
-		Renderer: r, Checker: newChecker(), Avatar: loadAvatar, TempDir: os.TempDir(),
+		Renderer: r, Checker: newChecker(), Recorder: rec, Avatar: loadAvatar, TempDir: os.TempDir(),
 		Log: a.Log.With("component", "workers"), Registry: a.Registry,
 	}), nil
 }
@@ -284,6 +301,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	if a.Config.Has(config.RoleOrchestrator) && a.Orchestrator != nil {
 		run("orchestrator", a.Orchestrator.Run)
+	}
+	if a.Archiver != nil {
+		run("audit-archive", a.Archiver.Run)
 	}
 	if a.Workers != nil {
 		srv := asynq.NewServer(a.redisOpt, asynq.Config{
@@ -393,5 +413,6 @@ func BuildData(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App
 	if a.Objects, err = assets.Open(ctx, s3); err != nil {
 		return nil, err
 	}
+	a.Audit = audit.NewLog(a.Store, nil)
 	return a, nil
 }
