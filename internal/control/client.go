@@ -57,7 +57,9 @@ type ClientOptions struct {
 	// EventBuffer is the capacity of the Events channel
 	// (DefaultEventBuffer). When it is full the Client stops reading; the
 	// server then drops the connection as a slow consumer, and with
-	// Reconnect the Client resumes where it stopped.
+	// Reconnect the Client resumes where it stopped. Answers to requests
+	// arrive behind events on the same connection, so keep reading Events
+	// (in a goroutine of its own) while making requests.
 	EventBuffer int
 	// MinBackoff and MaxBackoff bound the wait between reconnection
 	// attempts (DefaultMinBackoff, DefaultMaxBackoff).
