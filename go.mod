@@ -3,6 +3,7 @@ module github.com/evercast/evercast
 go 1.26.0
 
 require (
+	github.com/gorilla/websocket v1.5.3
 	github.com/johannesboyne/gofakes3 v1.2.0
 	github.com/spf13/afero v1.15.0
 )
