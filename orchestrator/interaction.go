@@ -9,6 +9,7 @@ import (
 
 	"github.com/evercast/evercast"
 	"github.com/evercast/evercast/internal/audit"
+	"github.com/evercast/evercast/internal/control"
 	"github.com/evercast/evercast/internal/moderation"
 	"github.com/evercast/evercast/internal/tasks"
 )
@@ -196,6 +197,19 @@ func (x *Orchestrator) Comments(ctx context.Context, sessionID string, cs []ever
 				AtMS: r.At.UnixMilli(), Action: r.Action, Reason: r.Reason, Intent: r.Intent, SKU: r.SKU, ReplyClipID: r.ReplyClipID})
 		}
 		x.record(ctx, sessionID, audit.KindComment, batch)
+	}
+	for i, r := range records {
+		if i >= 50 {
+			x.publish(sessionID, control.EventAlert, map[string]any{"alert": "comment_flood", "comments": len(records),
+				"message": fmt.Sprintf("%d comments in one batch; the first 50 are shown", len(records))})
+			break
+		}
+		d := control.CommentData{Comment: control.Comment{ID: r.ID, User: r.User, Text: r.Text, At: r.At}, ReceivedAt: r.ReceivedAt,
+			Action: r.Action, Reason: r.Reason, Intent: r.Intent}
+		x.publish(sessionID, control.EventComment, d)
+	}
+	for _, c := range replies {
+		x.publish(sessionID, control.EventReply, control.ReplyData{CommentID: c.CommentID, ClipID: c.ID, State: "planned"})
 	}
 	if x.o.OnComments != nil {
 		x.o.OnComments(sessionID, records)

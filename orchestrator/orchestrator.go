@@ -16,6 +16,7 @@ import (
 	"github.com/evercast/evercast"
 	"github.com/evercast/evercast/internal/audit"
 	"github.com/evercast/evercast/internal/clock"
+	"github.com/evercast/evercast/internal/control"
 	"github.com/evercast/evercast/internal/store"
 	"github.com/evercast/evercast/internal/tasks"
 	"github.com/hibiken/asynq"
@@ -50,6 +51,11 @@ type Recorder interface {
 	Record(ctx context.Context, sessionID, kind string, data any) error
 }
 
+// Publisher sends live events to consoles and platforms.
+type Publisher interface {
+	Publish(e control.Event)
+}
+
 // Enqueuer puts tasks on the queue (asynq.Client).
 type Enqueuer interface {
 	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
@@ -74,6 +80,8 @@ type Options struct {
 	StuckAfter time.Duration
 	// Outputs, when set, reports RTMP push status for Status.
 	Outputs func(sessionID string) []evercast.OutputStatus
+	// Events, when set, receives live events.
+	Events Publisher
 	// Recorder, when set, receives the audit records.
 	Recorder Recorder
 	// OnComments, when set, sees every batch of comments as recorded.
@@ -325,6 +333,7 @@ func (x *Orchestrator) planSession(ctx context.Context, s *evercast.Session) err
 		queue = tasks.QueueLow // comfortably ahead: pre-generation
 	}
 	for _, c := range batch {
+		x.publish(s.ID, control.EventClipPlanned, clipData(c))
 		x.metrics.planned.WithLabelValues(string(c.Kind)).Inc()
 		q := queue
 		if c.Priority || c.Kind == evercast.KindStandby || c.Kind == evercast.KindOpening || c.Kind == evercast.KindClosing {
@@ -362,6 +371,7 @@ func (x *Orchestrator) maybeGoLive(ctx context.Context, s *evercast.Session, p p
 		return err
 	}
 	x.o.Log.Info("session live", "session_id", s.ID)
+	x.publish(s.ID, control.EventSessionState, control.SessionStateData{State: evercast.SessionLive, Previous: evercast.SessionWarming, Reason: "ready"})
 	x.record(ctx, s.ID, audit.KindSession, audit.SessionEvent{Event: "live", From: string(evercast.SessionWarming), To: string(evercast.SessionLive)})
 	return nil
 }
@@ -430,6 +440,18 @@ func lastMoved(c *evercast.Clip) time.Time {
 		}
 	}
 	return t
+}
+
+func (x *Orchestrator) publish(sessionID, name string, data any) {
+	if x.o.Events != nil {
+		x.o.Events.Publish(control.Event{SessionID: sessionID, Name: name, At: x.o.Clock.Now(), Data: data})
+	}
+}
+
+// clipData is a clip as the clip.* events show it.
+func clipData(c *evercast.Clip) control.ClipData {
+	return control.ClipData{ClipID: c.ID, Seq: c.Seq, Kind: c.Kind, ProductID: c.ProductID, Language: c.Language, Text: c.Text,
+		CommentID: c.CommentID, Priority: c.Priority, DurationMS: c.DurationMS, StartMS: c.StartMS}
 }
 
 // record appends to the audit log; a failure is logged, never fatal to the

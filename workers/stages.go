@@ -11,6 +11,7 @@ import (
 	"github.com/evercast/evercast"
 	"github.com/evercast/evercast/assets"
 	"github.com/evercast/evercast/internal/audit"
+	"github.com/evercast/evercast/internal/control"
 	"github.com/evercast/evercast/internal/mpegts"
 	"github.com/evercast/evercast/internal/store"
 	"github.com/evercast/evercast/internal/tasks"
@@ -263,6 +264,11 @@ func (w *Workers) Store(ctx context.Context, p tasks.Payload) error {
 		return err
 	}
 	if ok {
+		if done, err := w.o.Store.GetClip(ctx, c.ID); err == nil {
+			d := clipData(done)
+			d.Timings = timings(done, w.o.Now())
+			w.publish(c.SessionID, control.EventClipReady, d)
+		}
 		if err := w.o.Objects.Remove(ctx, p.StagingKey); err != nil {
 			w.o.Log.Warn("remove staged clip", "key", p.StagingKey, "err", err)
 		}

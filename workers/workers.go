@@ -11,10 +11,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/evercast/evercast"
 	"github.com/evercast/evercast/internal/aigc"
+	"github.com/evercast/evercast/internal/control"
 	"github.com/evercast/evercast/internal/store"
 	"github.com/evercast/evercast/internal/tasks"
 	"github.com/evercast/evercast/workers/render"
@@ -78,6 +80,11 @@ type Recorder interface {
 	Record(ctx context.Context, sessionID, kind string, data any) error
 }
 
+// Publisher sends live events to consoles and platforms.
+type Publisher interface {
+	Publish(e control.Event)
+}
+
 // Options wire the workers.
 type Options struct {
 	Store    Store
@@ -89,6 +96,7 @@ type Options struct {
 	Renderer Renderer
 	Checker  Checker
 	Recorder Recorder
+	Events   Publisher
 	// Avatar loads an avatar pack by name.
 	Avatar func(name string) (*render.Avatar, error)
 	// Rewrites bounds how often a failing script goes back to the writer.
@@ -178,8 +186,14 @@ func (w *Workers) wrap(stage string, h handler) asynq.HandlerFunc {
 			log.Error("stage failed for good", "err", err)
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
-			if _, ferr := w.o.Store.FailClip(fctx, p.ClipID, fmt.Sprintf("%s: %v", stage, err), w.o.Now()); ferr != nil && !errors.Is(ferr, evercast.ErrConflict) {
+			failed, ferr := w.o.Store.FailClip(fctx, p.ClipID, fmt.Sprintf("%s: %v", stage, err), w.o.Now())
+			if ferr != nil && !errors.Is(ferr, evercast.ErrConflict) {
 				log.Error("mark clip failed", "err", ferr)
+			}
+			if ferr == nil {
+				d := clipData(failed)
+				d.Stage, d.Error, d.Attempt, d.Timings = strings.TrimPrefix(stage, "clip:"), err.Error(), retry+1, timings(failed, w.o.Now())
+				w.publish(p.SessionID, control.EventClipFailed, d)
 			}
 		}()
 		start := time.Now()
@@ -260,6 +274,36 @@ func (w *Workers) context(ctx context.Context, c *evercast.Clip) (*evercast.Sess
 
 func (w *Workers) tempDir() (string, error) {
 	return os.MkdirTemp(w.o.TempDir, "evercast-render-")
+}
+
+func (w *Workers) publish(sessionID, name string, data any) {
+	if w.o.Events != nil {
+		w.o.Events.Publish(control.Event{SessionID: sessionID, Name: name, At: w.o.Now(), Data: data})
+	}
+}
+
+func clipData(c *evercast.Clip) control.ClipData {
+	return control.ClipData{ClipID: c.ID, Kind: c.Kind, ProductID: c.ProductID, Language: c.Language, Text: c.Text,
+		CommentID: c.CommentID, Priority: c.Priority, DurationMS: c.DurationMS}
+}
+
+// timings breaks a clip's way through the pipeline down by stage.
+func timings(c *evercast.Clip, now time.Time) *control.ClipTimings {
+	ms := func(a time.Time, b *time.Time) int64 {
+		if b == nil || b.Before(a) {
+			return 0
+		}
+		return b.Sub(a).Milliseconds()
+	}
+	t := &control.ClipTimings{TotalMS: now.Sub(c.PlannedAt).Milliseconds()}
+	t.ScriptMS = ms(c.PlannedAt, c.ScriptedAt)
+	if c.ScriptedAt != nil {
+		t.SpeechMS = ms(*c.ScriptedAt, c.VoicedAt)
+	}
+	if c.VoicedAt != nil {
+		t.RenderMS = ms(*c.VoicedAt, c.RenderedAt)
+	}
+	return t
 }
 
 // label is the hidden AIGC label of a clip.

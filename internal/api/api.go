@@ -82,6 +82,8 @@ type Config struct {
 	// Interactions takes viewer comments. When nil, the comment routes
 	// answer 503.
 	Interactions Interactions
+	// WebSocket serves the control channel at /v1/ws/control.
+	WebSocket http.Handler
 	// AdminToken is the operator token. Empty disables operator access.
 	AdminToken string
 	// HLSDir returns the directory of a session's live HLS window
@@ -104,6 +106,7 @@ type Server struct {
 	store        Store
 	control      Controller
 	interactions Interactions
+	ws           http.Handler
 	adminHash    *[sha256.Size]byte
 	hlsDir       func(string) string
 	registry     *prometheus.Registry
@@ -123,6 +126,7 @@ func New(cfg Config) *Server {
 		store:        cfg.Store,
 		control:      cfg.Control,
 		interactions: cfg.Interactions,
+		ws:           cfg.WebSocket,
 		hlsDir:       cfg.HLSDir,
 		registry:     cfg.Metrics,
 		log:          cfg.Log,

@@ -26,8 +26,8 @@ type route struct {
 	pattern string // a net/http ServeMux path pattern
 	access  access
 	handle  handlerFunc
-	// console marks the console's static files, which the OpenAPI document
-	// does not describe.
+	// console marks the console's static files and the websocket, which the
+	// OpenAPI document does not describe.
 	console bool
 }
 
@@ -41,6 +41,10 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/v1/openapi.json", access: public, handle: serveOpenAPI},
 		{method: "GET", pattern: "/{$}", access: public, handle: consoleFiles, console: true},
 		{method: "GET", pattern: console.AssetPrefix, access: public, handle: consoleFiles, console: true},
+		// The control channel authenticates the upgrade itself (a token in
+		// the header or the websocket subprotocol); its protocol is
+		// docs/control-protocol.md, not OpenAPI.
+		{method: "GET", pattern: "/v1/ws/control", access: public, handle: s.serveControl, console: true},
 
 		{method: "POST", pattern: "/v1/merchants", access: operator, handle: s.createMerchant},
 		{method: "GET", pattern: "/v1/merchants", access: operator, handle: s.listMerchants},
@@ -125,4 +129,12 @@ func actorOf(c *caller) string {
 		return "operator"
 	}
 	return "merchant:" + c.merchant.ID
+}
+
+func (s *Server) serveControl(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	if s.ws == nil {
+		return errNoController
+	}
+	s.ws.ServeHTTP(w, r)
+	return nil
 }

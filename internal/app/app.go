@@ -25,6 +25,8 @@ import (
 	"github.com/evercast/evercast/internal/audit"
 	"github.com/evercast/evercast/internal/clock"
 	"github.com/evercast/evercast/internal/config"
+	"github.com/evercast/evercast/internal/control"
+	"github.com/evercast/evercast/internal/events"
 	"github.com/evercast/evercast/internal/queue"
 	"github.com/evercast/evercast/internal/redislocal"
 	"github.com/evercast/evercast/internal/s3local"
@@ -52,6 +54,8 @@ type App struct {
 	Objects  *assets.Store
 	Registry *prometheus.Registry
 
+	Bus          *events.Bus
+	Hub          *control.Hub
 	Audit        *audit.Log
 	Archiver     *audit.Archiver
 	Orchestrator *orchestrator.Orchestrator
@@ -128,6 +132,9 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, er
 		return nil, err
 	}
 
+	if a.Bus, err = events.New(a.redisOpt, cfg.Instance(), log.With("component", "events")); err != nil {
+		return nil, err
+	}
 	if err := a.Store.GuardAudit(ctx); err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
@@ -146,7 +153,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, er
 	if cfg.Has(config.RolePlayout) {
 		a.Playout = playout.New(playout.Options{
 			Source: a.Store, Objects: a.Objects, Clock: clk, Fast: cfg.Fast(), Stall: cfg.StallTimeout,
-			HLSRoot: cfg.Path("hls"), HLSWindow: cfg.HLSWindow, FFmpeg: cfg.FFmpeg, Recorder: rec,
+			HLSRoot: cfg.Path("hls"), HLSWindow: cfg.HLSWindow, FFmpeg: cfg.FFmpeg, Recorder: rec, Events: a.Bus,
 			Log: log.With("component", "playout"), Registry: a.Registry,
 		})
 	}
@@ -160,7 +167,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, er
 			reg = a.Registry
 		}
 		a.Orchestrator = orchestrator.New(orchestrator.Options{
-			Store: a.Store, Queue: a.client, Clock: clk, Owner: cfg.Instance(), Outputs: outputs, Recorder: rec,
+			Store: a.Store, Queue: a.client, Clock: clk, Owner: cfg.Instance(), Outputs: outputs, Recorder: rec, Events: a.Bus,
 			Tick: tickFor(cfg), Log: log.With("component", "orchestrator"), Registry: reg,
 		})
 	}
@@ -175,8 +182,14 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, er
 			fmt.Fprintf(os.Stderr, "evercast: operator token (EVERCAST_ADMIN_TOKEN) for this run: %s\n", a.Config.AdminToken)
 		}
 		hlsRoot := cfg.Path("hls")
+		a.Hub = control.NewHub(control.HubOptions{Registry: a.Registry, Log: log.With("component", "control")})
+		ws := a.Hub.Handler(control.HandlerOptions{
+			Auth: authenticator{admin: a.Config.AdminToken, st: a.Store}, Sessions: sessionsOf{a.Store},
+			Commands: commander{o: a.Orchestrator, pl: a.Playout, hub: a.Hub}, Comments: commentSink{a.Orchestrator},
+		})
 		a.API = api.New(api.Config{
-			Store: storeAdapter{a.Store}, Control: a.Orchestrator, AdminToken: a.Config.AdminToken,
+			WebSocket: ws,
+			Store:     storeAdapter{a.Store}, Control: a.Orchestrator, AdminToken: a.Config.AdminToken,
 			Interactions: interactions{a.Orchestrator, a.Store},
 			HLSDir:       func(id string) string { return playout.HLSDir(hlsRoot, id) },
 			Metrics:      a.Registry, Log: log.With("component", "api"), Version: version,
@@ -241,7 +254,7 @@ func (a *App) buildWorkers(ctx context.Context, rec workers.Recorder) (*workers.
 	}
 	return workers.New(workers.Options{
 		Store: a.Store, Objects: a.Objects, Queue: a.client, Writer: writer, Speech: voices,
-		Renderer: r, Checker: newChecker(), Recorder: rec, Avatar: loadAvatar, TempDir: os.TempDir(),
+		Renderer: r, Checker: newChecker(), Recorder: rec, Events: a.Bus, Avatar: loadAvatar, TempDir: os.TempDir(),
 		Log: a.Log.With("component", "workers"), Registry: a.Registry,
 	}), nil
 }
@@ -285,9 +298,13 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		a.listener = ln
 		srv := &http.Server{Handler: a.API.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		run("events", func(ctx context.Context) error {
+			return a.Bus.Subscribe(ctx, func(e control.Event) { a.Hub.Publish(e) })
+		})
 		run("http", func(ctx context.Context) error {
 			go func() {
 				<-ctx.Done()
+				_ = a.Hub.Close()
 				sctx, c := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 				defer c()
 				_ = srv.Shutdown(sctx)
@@ -351,6 +368,9 @@ func (a *App) Addr() string {
 // Close releases what Build opened.
 func (a *App) Close() {
 	a.closeOnce.Do(func() {
+		if a.Bus != nil {
+			_ = a.Bus.Close()
+		}
 		if a.client != nil {
 			a.client.Close()
 		}
