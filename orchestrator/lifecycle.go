@@ -12,6 +12,7 @@ import (
 	"github.com/evercast/evercast/internal/control"
 	"github.com/evercast/evercast/internal/store"
 	"github.com/evercast/evercast/internal/tasks"
+	"github.com/hibiken/asynq"
 )
 
 // Start takes a scheduled (or ended) session on air: it warms up (standby
@@ -315,4 +316,67 @@ func (x *Orchestrator) Focus(ctx context.Context, id, productID string) error {
 	}
 	x.command(ctx, id, "focus", map[string]string{"product_id": productID}, nil)
 	return nil
+}
+
+// ErrNoApprovals is returned when approvals are not configured.
+var ErrNoApprovals = errors.New("orchestrator: approvals are not available")
+
+// RequireApproval sets whether a session's new scripts wait for a person.
+func (x *Orchestrator) RequireApproval(ctx context.Context, id string, required bool) error {
+	if x.o.Approvals == nil {
+		return ErrNoApprovals
+	}
+	if _, err := x.o.Store.GetSession(ctx, id); err != nil {
+		return err
+	}
+	return x.o.Approvals.SetRequired(ctx, id, required, evercast.ActorFrom(ctx))
+}
+
+// ApprovalRequired reports whether the session's scripts wait for a person.
+func (x *Orchestrator) ApprovalRequired(ctx context.Context, id string) (bool, error) {
+	if x.o.Approvals == nil {
+		return false, nil
+	}
+	return x.o.Approvals.Required(ctx, id)
+}
+
+// PendingApprovals lists the session's scripts waiting for a decision.
+func (x *Orchestrator) PendingApprovals(ctx context.Context, id string) ([]*audit.Approval, error) {
+	if x.o.Approvals == nil {
+		return nil, ErrNoApprovals
+	}
+	if _, err := x.o.Store.GetSession(ctx, id); err != nil {
+		return nil, err
+	}
+	return x.o.Approvals.Pending(ctx, id)
+}
+
+// Decide approves a waiting script (it is then voiced) or rejects it (the
+// clip fails and the planner replaces it).
+func (x *Orchestrator) Decide(ctx context.Context, clipID string, approve bool, reason string) (*audit.Approval, error) {
+	if x.o.Approvals == nil {
+		return nil, ErrNoApprovals
+	}
+	a, err := x.o.Approvals.Decide(ctx, clipID, approve, evercast.ActorFrom(ctx), reason)
+	if err != nil {
+		return nil, err
+	}
+	if approve {
+		c, err := x.o.Store.GetClip(ctx, clipID)
+		if err != nil {
+			return nil, err
+		}
+		q := tasks.QueueDefault
+		if c.Priority {
+			q = tasks.QueueCritical
+		}
+		t, err := tasks.NewVariant(tasks.TypeSpeech, tasks.Payload{ClipID: c.ID, SessionID: c.SessionID}, q, "approved")
+		if err != nil {
+			return nil, err
+		}
+		if _, err := x.o.Queue.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			x.o.Log.Warn("enqueue approved speech; the stuck-clip scan will retry", "clip_id", c.ID, "err", err)
+		}
+	}
+	return a, nil
 }

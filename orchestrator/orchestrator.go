@@ -51,6 +51,14 @@ type Recorder interface {
 	Record(ctx context.Context, sessionID, kind string, data any) error
 }
 
+// Approvals is the human approval gate on a session's new scripts.
+type Approvals interface {
+	SetRequired(ctx context.Context, sessionID string, required bool, actor string) error
+	Required(ctx context.Context, sessionID string) (bool, error)
+	Pending(ctx context.Context, sessionID string) ([]*audit.Approval, error)
+	Decide(ctx context.Context, clipID string, approve bool, actor, reason string) (*audit.Approval, error)
+}
+
 // Publisher sends live events to consoles and platforms.
 type Publisher interface {
 	Publish(e control.Event)
@@ -80,6 +88,8 @@ type Options struct {
 	StuckAfter time.Duration
 	// Outputs, when set, reports RTMP push status for Status.
 	Outputs func(sessionID string) []evercast.OutputStatus
+	// Approvals, when set, lets merchants require human approval of scripts.
+	Approvals Approvals
 	// Events, when set, receives live events.
 	Events Publisher
 	// Recorder, when set, receives the audit records.
@@ -404,6 +414,9 @@ func (x *Orchestrator) redispatch(ctx context.Context, s *evercast.Session, all 
 	for _, c := range clips {
 		if !all && now.Sub(lastMoved(c)) < x.o.StuckAfter {
 			continue
+		}
+		if c.Verdict == audit.VerdictPendingApproval {
+			continue // waits for a person, not for a worker
 		}
 		q := tasks.QueueDefault
 		if c.Priority {

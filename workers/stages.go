@@ -49,6 +49,21 @@ func (w *Workers) Script(ctx context.Context, p tasks.Payload) error {
 	if err != nil || !ok {
 		return err
 	}
+	if w.o.Approvals != nil && c.Kind != evercast.KindStandby {
+		required, err := w.o.Approvals.Required(ctx, c.SessionID)
+		if err != nil {
+			return err
+		}
+		if required {
+			scripted, err := w.o.Store.GetClip(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			// The clip waits for a person; approving it enqueues speech.
+			_, err = w.o.Approvals.Request(ctx, scripted)
+			return err
+		}
+	}
 	return w.next(ctx, tasks.TypeSpeech, p)
 }
 
@@ -140,6 +155,15 @@ func (w *Workers) Speech(ctx context.Context, p tasks.Payload) error {
 	c, err := w.load(ctx, p, evercast.ClipScripted)
 	if c == nil || err != nil {
 		return err
+	}
+	if w.o.Approvals != nil && c.Kind != evercast.KindStandby {
+		ok, err := w.o.Approvals.Cleared(ctx, c)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil // waiting for approval (or rejected): nothing to voice yet
+		}
 	}
 	key := ""
 	if c.Kind != evercast.KindStandby {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/evercast/evercast"
 	"github.com/evercast/evercast/internal/aigc"
+	"github.com/evercast/evercast/internal/audit"
 	"github.com/evercast/evercast/internal/control"
 	"github.com/evercast/evercast/internal/store"
 	"github.com/evercast/evercast/internal/tasks"
@@ -85,6 +86,14 @@ type Publisher interface {
 	Publish(e control.Event)
 }
 
+// Approvals is the human approval gate a merchant may require on a
+// session's new scripts.
+type Approvals interface {
+	Required(ctx context.Context, sessionID string) (bool, error)
+	Request(ctx context.Context, clip *evercast.Clip) (*audit.Approval, error)
+	Cleared(ctx context.Context, clip *evercast.Clip) (bool, error)
+}
+
 // Options wire the workers.
 type Options struct {
 	Store    Store
@@ -97,6 +106,9 @@ type Options struct {
 	Checker  Checker
 	Recorder Recorder
 	Events   Publisher
+	// Approvals, when set, holds scripts of sessions that require human
+	// approval until someone approves them.
+	Approvals Approvals
 	// Avatar loads an avatar pack by name.
 	Avatar func(name string) (*render.Avatar, error)
 	// Rewrites bounds how often a failing script goes back to the writer.

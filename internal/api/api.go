@@ -82,6 +82,9 @@ type Config struct {
 	// Interactions takes viewer comments. When nil, the comment routes
 	// answer 503.
 	Interactions Interactions
+	// Ops runs commands, the kill switch, approvals and audit reads. When
+	// nil, those routes answer 503.
+	Ops Operations
 	// WebSocket serves the control channel at /v1/ws/control.
 	WebSocket http.Handler
 	// AdminToken is the operator token. Empty disables operator access.
@@ -107,6 +110,7 @@ type Server struct {
 	control      Controller
 	interactions Interactions
 	ws           http.Handler
+	ops          Operations
 	adminHash    *[sha256.Size]byte
 	hlsDir       func(string) string
 	registry     *prometheus.Registry
@@ -127,6 +131,7 @@ func New(cfg Config) *Server {
 		control:      cfg.Control,
 		interactions: cfg.Interactions,
 		ws:           cfg.WebSocket,
+		ops:          cfg.Ops,
 		hlsDir:       cfg.HLSDir,
 		registry:     cfg.Metrics,
 		log:          cfg.Log,

@@ -75,6 +75,15 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/v1/sessions/{id}/hls/{file}", access: anyToken, handle: s.serveHLS},
 		{method: "POST", pattern: "/v1/sessions/{id}/comments", access: anyToken, handle: s.postComments},
 		{method: "GET", pattern: "/v1/sessions/{id}/comments", access: anyToken, handle: s.listComments},
+		{method: "POST", pattern: "/v1/sessions/{id}/commands", access: anyToken, handle: s.postCommand},
+		{method: "PUT", pattern: "/v1/sessions/{id}/approval", access: anyToken, handle: s.putApprovalPolicy},
+		{method: "GET", pattern: "/v1/sessions/{id}/approvals", access: anyToken, handle: s.listApprovals},
+		{method: "POST", pattern: "/v1/approvals/{clip_id}", access: anyToken, handle: s.decideApproval},
+		{method: "GET", pattern: "/v1/sessions/{id}/audit", access: anyToken, handle: s.listAudit},
+		{method: "GET", pattern: "/v1/sessions/{id}/audit/verify", access: anyToken, handle: s.verifyAudit},
+		{method: "POST", pattern: "/v1/merchants/{id}/cut", access: operator, handle: s.cutMerchant},
+		{method: "POST", pattern: "/v1/catalog", access: anyToken, handle: s.importCatalog},
+		{method: "GET", pattern: "/v1/catalog", access: anyToken, handle: s.exportCatalog},
 	}
 }
 

@@ -140,6 +140,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, er
 	}
 	a.Audit = audit.NewLog(a.Store, nil)
 	rec := &recorder{log: a.Audit, st: a.Store}
+	approvals := audit.NewApprovals(a.Store, a.Audit)
 	if cfg.Has(config.RoleOrchestrator) {
 		if a.Archiver, err = audit.NewArchiver(audit.ArchiverOptions{
 			Store: a.Store, Client: a.Objects.Client(), Bucket: audit.ArchiveBucket(cfg.S3Bucket), Region: cfg.S3Region,
@@ -167,12 +168,12 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, er
 			reg = a.Registry
 		}
 		a.Orchestrator = orchestrator.New(orchestrator.Options{
-			Store: a.Store, Queue: a.client, Clock: clk, Owner: cfg.Instance(), Outputs: outputs, Recorder: rec, Events: a.Bus,
+			Store: a.Store, Queue: a.client, Clock: clk, Owner: cfg.Instance(), Outputs: outputs, Recorder: rec, Events: a.Bus, Approvals: approvals,
 			Tick: tickFor(cfg), Log: log.With("component", "orchestrator"), Registry: reg,
 		})
 	}
 	if cfg.Has(config.RoleWorker) {
-		if a.Workers, err = a.buildWorkers(ctx, rec); err != nil {
+		if a.Workers, err = a.buildWorkers(ctx, rec, approvals); err != nil {
 			return nil, err
 		}
 	}
@@ -183,12 +184,14 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, er
 		}
 		hlsRoot := cfg.Path("hls")
 		a.Hub = control.NewHub(control.HubOptions{Registry: a.Registry, Log: log.With("component", "control")})
+		cmd := commander{o: a.Orchestrator, pl: a.Playout, hub: a.Hub}
 		ws := a.Hub.Handler(control.HandlerOptions{
 			Auth: authenticator{admin: a.Config.AdminToken, st: a.Store}, Sessions: sessionsOf{a.Store},
-			Commands: commander{o: a.Orchestrator, pl: a.Playout, hub: a.Hub}, Comments: commentSink{a.Orchestrator},
+			Commands: cmd, Comments: commentSink{a.Orchestrator},
 		})
 		a.API = api.New(api.Config{
 			WebSocket: ws,
+			Ops:       operations{cmd: cmd, st: a.Store, log: a.Audit},
 			Store:     storeAdapter{a.Store}, Control: a.Orchestrator, AdminToken: a.Config.AdminToken,
 			Interactions: interactions{a.Orchestrator, a.Store},
 			HLSDir:       func(id string) string { return playout.HLSDir(hlsRoot, id) },
@@ -223,7 +226,7 @@ func pingRedis(ctx context.Context, opt asynq.RedisConnOpt) error {
 	}
 }
 
-func (a *App) buildWorkers(ctx context.Context, rec workers.Recorder) (*workers.Workers, error) {
+func (a *App) buildWorkers(ctx context.Context, rec workers.Recorder, approvals workers.Approvals) (*workers.Workers, error) {
 	cfg := a.Config
 	font, err := FindFont(cfg.FontPath)
 	if err != nil {
@@ -254,7 +257,7 @@ func (a *App) buildWorkers(ctx context.Context, rec workers.Recorder) (*workers.
 	}
 	return workers.New(workers.Options{
 		Store: a.Store, Objects: a.Objects, Queue: a.client, Writer: writer, Speech: voices,
-		Renderer: r, Checker: newChecker(), Recorder: rec, Events: a.Bus, Avatar: loadAvatar, TempDir: os.TempDir(),
+		Renderer: r, Checker: newChecker(), Recorder: rec, Events: a.Bus, Approvals: approvals, Avatar: loadAvatar, TempDir: os.TempDir(),
 		Log: a.Log.With("component", "workers"), Registry: a.Registry,
 	}), nil
 }

@@ -8,8 +8,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/evercast/evercast"
+	"github.com/evercast/evercast/internal/audit"
 	"github.com/evercast/evercast/internal/control"
 	"github.com/evercast/evercast/internal/store"
 	"github.com/evercast/evercast/orchestrator"
@@ -150,4 +152,77 @@ func (c commander) cut(ctx context.Context, sessionID, why string) (map[string]a
 	// No playout reachable from here: the session state (paused/live) still
 	// takes effect at the next clip boundary.
 	return map[string]any{"cut": "next_boundary"}, nil
+}
+
+// operations serves the API's Operations from the orchestrator, playout
+// and audit log.
+type operations struct {
+	cmd commander
+	st  *store.Store
+	log *audit.Log
+}
+
+func (o operations) Command(ctx context.Context, sessionID, name, text, productID string) (map[string]any, error) {
+	p := control.Principal{Role: control.RoleOperator, Name: "operator"}
+	if a := evercast.ActorFrom(ctx); strings.HasPrefix(a, "merchant:") {
+		p = control.Principal{Role: control.RoleMerchant, MerchantID: strings.TrimPrefix(a, "merchant:")}
+	}
+	return o.cmd.Command(ctx, p, sessionID, control.Command{Name: name, Args: control.CommandArgs{Text: text, ProductID: productID}})
+}
+
+// CutMerchant is the kill switch over every on-air session of a merchant.
+func (o operations) CutMerchant(ctx context.Context, merchantID, mode string) ([]string, error) {
+	ss, err := o.st.ListSessions(ctx, store.SessionFilter{MerchantID: merchantID, States: []evercast.SessionState{
+		evercast.SessionWarming, evercast.SessionLive, evercast.SessionPaused}})
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	var errs []error
+	for _, s := range ss {
+		var err error
+		if mode == "off_air" {
+			_, err = o.cmd.o.Cut(ctx, s.ID)
+		} else {
+			_, err = o.cmd.Command(ctx, control.Principal{Role: control.RoleOperator, Name: "operator"}, s.ID, control.Command{Name: control.CmdStandby})
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("session %s: %w", s.ID, err))
+			continue
+		}
+		ids = append(ids, s.ID)
+	}
+	return ids, errors.Join(errs...)
+}
+
+func (o operations) RequireApproval(ctx context.Context, sessionID string, required bool) error {
+	return o.cmd.o.RequireApproval(ctx, sessionID, required)
+}
+
+func (o operations) ApprovalRequired(ctx context.Context, sessionID string) (bool, error) {
+	return o.cmd.o.ApprovalRequired(ctx, sessionID)
+}
+
+func (o operations) PendingApprovals(ctx context.Context, sessionID string) ([]*audit.Approval, error) {
+	return o.cmd.o.PendingApprovals(ctx, sessionID)
+}
+
+func (o operations) Decide(ctx context.Context, clipID string, approve bool, reason string) (*audit.Approval, error) {
+	return o.cmd.o.Decide(ctx, clipID, approve, reason)
+}
+
+func (o operations) ClipSession(ctx context.Context, clipID string) (string, error) {
+	c, err := o.st.GetClip(ctx, clipID)
+	if err != nil {
+		return "", err
+	}
+	return c.SessionID, nil
+}
+
+func (o operations) AuditRecords(ctx context.Context, sessionID string, afterSeq int64, limit int) ([]audit.Record, error) {
+	return o.log.Records(ctx, sessionID, afterSeq, limit)
+}
+
+func (o operations) VerifyAudit(ctx context.Context, sessionID string) (audit.VerifyResult, error) {
+	return o.log.Verify(ctx, sessionID)
 }
