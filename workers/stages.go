@@ -41,10 +41,78 @@ func (w *Workers) Script(ctx context.Context, p tasks.Payload) error {
 	case evercast.KindSay:
 		req.Say = c.Brief
 	}
+	if c.Kind == evercast.KindReply && c.Beat > 0 {
+		// A reply's continuation: the model already wrote it.
+		req.Kind, req.Say = evercast.KindSay, c.Brief
+	}
+	if st, ok := w.o.Writer.(streamer); ok && c.Kind == evercast.KindReply && c.Beat == 0 {
+		if done, err := w.replyStreaming(ctx, c, p, req, st); done || err != nil {
+			return err
+		}
+	}
 	text, writer, verdict, err := w.write(ctx, c, req)
 	if err != nil {
 		return err
 	}
+	return w.scripted(ctx, c, p, text, writer, verdict)
+}
+
+// streamer writes an answer sentence by sentence (the LLM writer).
+type streamer interface {
+	Stream(ctx context.Context, r script.Request) (*script.Stream, error)
+}
+
+// replyStreaming voices a reply's first sentence while the model still
+// writes the second, which becomes a continuation clip airing right after.
+// done is false when the caller should write the reply the ordinary way
+// (the model failed, or its first sentence did not pass the check).
+func (w *Workers) replyStreaming(ctx context.Context, c *evercast.Clip, p tasks.Payload, req script.Request, st streamer) (bool, error) {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := st.Stream(sctx, req)
+	if err != nil {
+		w.o.Log.Warn("reply stream failed; writing it whole", "clip_id", c.ID, "err", err)
+		return false, nil
+	}
+	first, err := stream.First(sctx)
+	if err != nil {
+		return false, nil
+	}
+	chk := w.checkFn(ctx, c, req)
+	r := chk(first.Text, first.Writer)
+	if !r.OK {
+		return false, nil
+	}
+	if err := w.scripted(ctx, c, p, first.Text, first.Writer, r.Verdict); err != nil {
+		return true, err
+	}
+	rest, err := stream.Rest(sctx)
+	if err != nil || rest.Text == "" {
+		return true, nil
+	}
+	if r := chk(rest.Text, rest.Writer); !r.OK {
+		return true, nil // the second sentence is dropped, never voiced
+	}
+	cont := &evercast.Clip{ID: evercast.NewID(evercast.PrefixClip), SessionID: c.SessionID, Kind: evercast.KindReply, Beat: 1,
+		Priority: true, Language: c.Language, ProductID: c.ProductID, CommentID: c.CommentID, CommentAt: c.CommentAt,
+		Brief: rest.Text, State: evercast.ClipPlanned, PlannedAt: w.o.Now()}
+	if err := w.o.Store.PlanClips(ctx, c.SessionID, []*evercast.Clip{cont}, nil); err != nil {
+		w.o.Log.Warn("plan reply continuation", "clip_id", c.ID, "err", err)
+		return true, nil
+	}
+	t, err := tasks.New(tasks.TypeScript, tasks.Payload{ClipID: cont.ID, SessionID: c.SessionID}, tasks.QueueCritical)
+	if err == nil {
+		_, err = w.o.Queue.EnqueueContext(ctx, t)
+	}
+	if err != nil {
+		w.o.Log.Warn("enqueue reply continuation", "clip_id", cont.ID, "err", err)
+	}
+	return true, nil
+}
+
+// scripted stores the checked text and sends the clip on to speech, or
+// to a person when the session requires approval.
+func (w *Workers) scripted(ctx context.Context, c *evercast.Clip, p tasks.Payload, text, writer, verdict string) error {
 	ok, err := w.advance(ctx, c, store.ClipUpdate{State: evercast.ClipScripted, Text: &text, Writer: &writer, Verdict: &verdict})
 	if err != nil || !ok {
 		return err
@@ -71,9 +139,11 @@ func (w *Workers) Script(ctx context.Context, p tasks.Payload) error {
 // with the findings a bounded number of times; then falls back to a script
 // composed only from catalog facts. Nothing that fails the check is
 // returned.
-func (w *Workers) write(ctx context.Context, c *evercast.Clip, req script.Request) (text, writer, verdict string, err error) {
+// checkFn returns the claims check of a clip's drafts, which records every
+// verdict with its attempt number.
+func (w *Workers) checkFn(ctx context.Context, c *evercast.Clip, req script.Request) func(t, by string) CheckResult {
 	attempt := 0
-	check := func(t, by string) CheckResult {
+	return func(t, by string) CheckResult {
 		var r CheckResult
 		if w.o.Checker == nil {
 			r = CheckResult{OK: true, Verdict: "unchecked"}
@@ -84,6 +154,10 @@ func (w *Workers) write(ctx context.Context, c *evercast.Clip, req script.Reques
 		w.recordVerdict(ctx, c, attempt, by, t, r)
 		return r
 	}
+}
+
+func (w *Workers) write(ctx context.Context, c *evercast.Clip, req script.Request) (text, writer, verdict string, err error) {
+	check := w.checkFn(ctx, c, req)
 	primary := w.o.Writer
 	if primary == nil {
 		primary = w.o.Fallback

@@ -35,6 +35,7 @@ type Store interface {
 	GetProducts(ctx context.Context, ids []string) ([]*evercast.Product, error)
 	AdvanceClip(ctx context.Context, id string, from evercast.ClipState, u store.ClipUpdate) (*evercast.Clip, error)
 	FailClip(ctx context.Context, id string, msg string, at time.Time) (*evercast.Clip, error)
+	PlanClips(ctx context.Context, sessionID string, clips []*evercast.Clip, plannerState []byte) error
 }
 
 // Objects is what the workers need of the object store.
@@ -322,4 +323,3 @@ func timings(c *evercast.Clip, now time.Time) *control.ClipTimings {
 func (w *Workers) label(c *evercast.Clip) aigc.Label {
 	return aigc.Label{AIGenerated: true, Provider: w.o.Provider, ContentID: c.ID, Producer: "Evercast"}
 }
-

@@ -329,6 +329,9 @@ func (a *App) Run(ctx context.Context) error {
 		srv := asynq.NewServer(a.redisOpt, asynq.Config{
 			Concurrency: a.Config.WorkerConcurrency, Queues: queueWeights(), Logger: queue.Logger{Log: a.Log},
 			LogLevel: asynq.WarnLevel, ShutdownTimeout: 20 * time.Second,
+			// Idle workers look for new tasks every 50 ms (asynq's default
+			// is a second): a reply passes four stages, each a dequeue.
+			TaskCheckInterval: 50 * time.Millisecond,
 			RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
 				return min(time.Duration(1<<min(n, 5))*time.Second, 30*time.Second)
 			},
