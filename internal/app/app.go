@@ -349,6 +349,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	if a.Playout != nil {
 		run("playout", a.Playout.Run)
+		if a.API == nil && a.Config.ControlURL != "" {
+			run("playout-control", a.serveCuts)
+		}
 	}
 	wg.Wait()
 	close(errc)
@@ -357,6 +360,32 @@ func (a *App) Run(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// serveCuts connects a stand-alone playout to the control channel as the
+// executor of cuts (skip, standby, resume), reconnecting until ctx ends.
+func (a *App) serveCuts(ctx context.Context) error {
+	for ctx.Err() == nil {
+		cl, err := control.Dial(ctx, a.Config.ControlURL, PlayoutToken(a.Config.AdminToken), control.ClientOptions{Reconnect: true, Log: a.Log})
+		if err == nil {
+			err = cl.ServeCommands(ctx, func(ctx context.Context, sessionID string, c control.Command) (map[string]any, error) {
+				return a.Playout.Command(ctx, sessionID, c.Name)
+			})
+			if err == nil {
+				a.Log.Info("playout takes cuts over the control channel", "url", a.Config.ControlURL)
+				<-ctx.Done()
+				cl.Close()
+				return nil
+			}
+			cl.Close()
+		}
+		a.Log.Warn("control channel unreachable; retrying", "url", a.Config.ControlURL, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(3 * time.Second):
+		}
+	}
+	return nil
 }
 
 func queueWeights() map[string]int {

@@ -53,6 +53,9 @@ type Config struct {
 	TTSModel   string
 
 	AdminToken string
+	// ControlURL is where a playout process without the API role reaches
+	// the control channel (ws://api:8080/v1/ws/control), to take cuts.
+	ControlURL string
 	Roles      []string
 	// Clock is "real" (paced to the wall clock) or "fast" (unpaced).
 	Clock string
@@ -135,6 +138,7 @@ func settings() []setting {
 		s("EVERCAST_TTS_API_KEY", "tts-api-key", "speech API key", func(c *Config) *string { return &c.TTSAPIKey }),
 		s("EVERCAST_TTS_MODEL", "tts-model", "speech model name", func(c *Config) *string { return &c.TTSModel }),
 		s("EVERCAST_ADMIN_TOKEN", "admin-token", "operator bearer token; empty = generate one and print it", func(c *Config) *string { return &c.AdminToken }),
+		s("EVERCAST_CONTROL_URL", "control-url", "playout without the api role: the API's control channel, e.g. ws://api:8080/v1/ws/control", func(c *Config) *string { return &c.ControlURL }),
 		{env: "EVERCAST_ROLES", flag: "roles", usage: "comma-separated roles: api, orchestrator, worker, playout",
 			get: func(c *Config) string { return strings.Join(c.Roles, ",") },
 			set: func(c *Config, v string) error {
@@ -260,6 +264,13 @@ func (c *Config) Validate() error {
 	if c.TTSBaseURL != "" {
 		if u, err := url.Parse(c.TTSBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("EVERCAST_TTS_BASE_URL", "want an http(s):// URL")
+		}
+	}
+	if c.ControlURL != "" {
+		if u, err := url.Parse(c.ControlURL); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+			bad("EVERCAST_CONTROL_URL", "want a ws:// or wss:// URL such as ws://api:8080/v1/ws/control")
+		} else if c.AdminToken == "" {
+			bad("EVERCAST_ADMIN_TOKEN", "is required with EVERCAST_CONTROL_URL (the playout token derives from it)")
 		}
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
