@@ -247,7 +247,13 @@ func (c *channel) cue(s *evercast.Session, at time.Time) (*evercast.Clip, *mpegt
 			data, ferr := c.fetch(head)
 			if ferr != nil {
 				c.log.Error("next clip unreadable; airing standby", "clip_id", head.ID, "err", ferr)
+				if c.e.o.Fast {
+					at = c.e.o.Clock.Now()
+				}
 				return c.cueStandby(at)
+			}
+			if c.e.o.Fast {
+				at = c.e.o.Clock.Now() // unpaced: on air now, however long we waited
 			}
 			clip, cerr := src.Cue(c.ctx, c.id, c.startMS, at)
 			if cerr == nil {
@@ -265,6 +271,9 @@ func (c *channel) cue(s *evercast.Session, at time.Time) (*evercast.Clip, *mpegt
 			return nil, nil, fmt.Errorf("cue: %w", err)
 		}
 		if !c.e.o.Fast || time.Now().After(deadline) {
+			if c.e.o.Fast {
+				at = c.e.o.Clock.Now()
+			}
 			return c.cueStandby(at)
 		}
 		// Fast clock: the pipeline, not the wall, sets the pace.
