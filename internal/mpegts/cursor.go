@@ -50,8 +50,6 @@ type Cursor struct {
 	base int64 // stream ticks of the clip's first video frame
 	next int   // the next chunk's index
 	done bool
-
-	scratch []byte // synthesized packets before emit
 }
 
 // Begin starts splicing clip c onto the stream, at Offset(). Nothing is
@@ -89,12 +87,9 @@ func (cur *Cursor) Next() (ch Chunk, ok bool) {
 	if !cur.live() {
 		return Chunk{}, false
 	}
-	pl := &cur.c.plan
-	q := cur.next
-	est := (int(pl.hi[q]-pl.lo[q]) + 6) * PacketSize
-	buf, ch, _ := cur.appendNext(make([]byte, 0, est))
-	ch.Data = buf
-	return ch, true
+	size := int(cur.c.plan.size[cur.next]) * PacketSize
+	_, ch, ok = cur.AppendNext(make([]byte, 0, size))
+	return ch, ok
 }
 
 // Stop ends the clip after the chunks taken so far: Offset() and the
@@ -111,10 +106,11 @@ func (cur *Cursor) live() bool {
 	return !cur.done && cur.s.cur == cur && cur.next < cur.c.plan.chunks
 }
 
-// appendNext appends the next chunk's packets to buf and returns the
-// chunk's description (Data unset); ok is false, and buf unchanged, when
-// there is none.
-func (cur *Cursor) appendNext(buf []byte) (_ []byte, ch Chunk, ok bool) {
+// AppendNext is Next appending the chunk's packets to buf, for callers
+// that reuse a buffer: it returns the extended buffer, and the chunk whose
+// Data is the part appended. ok is false, and buf unchanged, when Next
+// would return no chunk.
+func (cur *Cursor) AppendNext(buf []byte) (_ []byte, ch Chunk, ok bool) {
 	if !cur.live() {
 		return buf, Chunk{}, false
 	}
@@ -182,6 +178,7 @@ func (cur *Cursor) appendNext(buf []byte) (_ []byte, ch Chunk, ok bool) {
 		}
 		buf = s.emit(buf, c, p, cur.base)
 	}
+	ch.Data = buf[start:]
 	cur.next++
 	s.offset = cur.base + int64(cur.next)*media.QuantumTicks
 	if cur.next == pl.chunks {
@@ -216,14 +213,14 @@ func (cur *Cursor) emitPCR(buf []byte, q int) []byte {
 	case s.havePCR && cur.base*300+rel <= s.lastPCR:
 		return buf
 	}
-	p := cur.scratch[:0]
+	p := cur.s.scratch[:0]
 	p = append(p, syncByte, byte(c.pcrPID>>8)&0x1F, byte(c.pcrPID), hasAF<<4, PacketSize-5, afPCR)
 	p = append(p, 0, 0, 0, 0, 0, 0)
 	writePCR(p[6:], c.v0+rel/300, 0)
 	for len(p) < PacketSize {
 		p = append(p, 0xFF)
 	}
-	cur.scratch = p
+	cur.s.scratch = p
 	return s.emit(buf, c, p, cur.base)
 }
 
@@ -233,7 +230,7 @@ func (cur *Cursor) emitPiece(buf []byte, sp *splitPES, q int) []byte {
 	c := cur.c
 	from, to := sp.piece(q)
 	payload := sp.payload[sp.off[from-sp.first]:sp.off[to-sp.first]]
-	pes := cur.scratch[:0]
+	pes := cur.s.scratch[:0]
 	n := 8 + len(payload) // PES packet length: flags, header length, PTS, payload
 	if n > 0xFFFF {
 		n = 0 // unbounded (only for overlong pieces; Parse bounds a PES to 64 KiB)
@@ -250,7 +247,7 @@ func (cur *Cursor) emitPiece(buf []byte, sp *splitPES, q int) []byte {
 	for p := pes[mark:]; len(p) >= PacketSize; p = p[PacketSize:] {
 		buf = cur.s.emit(buf, c, p[:PacketSize], cur.base)
 	}
-	cur.scratch = pes
+	cur.s.scratch = pes
 	return buf
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/evercast/evercast/internal/media"
@@ -434,6 +435,44 @@ func TestCursorSemantics(t *testing.T) {
 			t.Errorf("chunks (%d bytes) differ from Splice's segments (%d bytes)", len(got), len(want))
 		}
 	})
+	t.Run("AppendNext is Next", func(t *testing.T) {
+		var s1, s2 Splicer
+		c1, err := s1.Begin(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c2, err := s2.Begin(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := []byte("prefix")
+		for {
+			want, ok1 := c1.Next()
+			var got Chunk
+			var ok2 bool
+			n := len(buf)
+			buf, got, ok2 = c2.AppendNext(buf)
+			if ok1 != ok2 {
+				t.Fatalf("Next ok %v, AppendNext ok %v", ok1, ok2)
+			}
+			if !ok1 {
+				if len(buf) != n {
+					t.Error("AppendNext without a chunk changed the buffer")
+				}
+				break
+			}
+			if !bytes.Equal(buf[n:], want.Data) || !bytes.Equal(got.Data, want.Data) {
+				t.Fatalf("chunk %d: AppendNext appended other bytes than Next returns", want.Index)
+			}
+			got.Data, want.Data = nil, nil
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("AppendNext chunk %+v, Next %+v", got, want)
+			}
+		}
+		if string(buf[:6]) != "prefix" {
+			t.Error("AppendNext overwrote the buffer's content")
+		}
+	})
 	t.Run("Begin without Next commits nothing", func(t *testing.T) {
 		var s Splicer
 		if _, err := s.Splice(a); err != nil {
@@ -591,16 +630,33 @@ func BenchmarkChunks(b *testing.B) {
 				b.Fatal(err)
 			}
 			var s Splicer
-			b.SetBytes(int64(len(data)))
-			b.ReportAllocs()
-			for b.Loop() {
-				cur, err := s.Begin(c)
-				if err != nil {
-					b.Fatal(err)
+			b.Run("Next", func(b *testing.B) {
+				b.SetBytes(int64(len(data)))
+				b.ReportAllocs()
+				for b.Loop() {
+					cur, err := s.Begin(c)
+					if err != nil {
+						b.Fatal(err)
+					}
+					for _, ok := cur.Next(); ok; _, ok = cur.Next() {
+					}
 				}
-				for _, ok := cur.Next(); ok; _, ok = cur.Next() {
+			})
+			b.Run("AppendNext", func(b *testing.B) {
+				var buf []byte
+				b.SetBytes(int64(len(data)))
+				b.ReportAllocs()
+				for b.Loop() {
+					cur, err := s.Begin(c)
+					if err != nil {
+						b.Fatal(err)
+					}
+					ok := true
+					for ok {
+						buf, _, ok = cur.AppendNext(buf[:0])
+					}
 				}
-			}
+			})
 		})
 	}
 }

@@ -36,6 +36,7 @@ type chunkPlan struct {
 	chunks int
 	tags   []int32 // per packet: its chunk, or a tag below zero
 	lo, hi []int32 // per chunk: the range of packets that holds its packets
+	size   []int32 // per chunk: at most how many packets it makes
 	key    []int32 // per chunk: index in Clip.keys of its first keyframe, or -1
 	pcr    []int64 // per chunk: its first PCR (27 MHz after the first video frame), or noPCR
 	splits []splitPES
@@ -49,6 +50,7 @@ type chunkPlan struct {
 // each chunk that holds some of its frames gets them as a PES of its own.
 type splitPES struct {
 	pkt      int     // the PES's first TS packet
+	npkt     int     // how many TS packets carry it
 	first, n int     // its first AAC frame and number of frames
 	off      []int32 // offsets of its frames in payload, and the payload's length
 	payload  []byte  // its ADTS frames
@@ -157,20 +159,25 @@ func (c *Clip) makePlan() {
 	pl.hi = make([]int32, pl.chunks)
 	pl.key = make([]int32, pl.chunks)
 	pl.pcr = make([]int64, pl.chunks)
+	pl.size = make([]int32, pl.chunks)
 	for q := range pl.chunks {
 		pl.lo[q], pl.hi[q], pl.key[q], pl.pcr[q] = int32(c.npkt), 0, -1, noPCR
+		pl.size[q] = 5 // PAT and PMT twice, a PCR
 	}
 	for j, t := range pl.tags {
-		from, to := int(t), int(t)
+		from, to, n := int(t), int(t), int32(1)
 		switch {
 		case t <= tagSplit:
-			from, to = pl.splits[tagSplit-t].chunkRange()
+			sp := &pl.splits[tagSplit-t]
+			from, to = sp.chunkRange()
+			n = int32(sp.npkt + 1) // a piece's header may cost a packet
 		case t < 0:
 			continue
 		}
 		for q := from; q <= to && q < pl.chunks; q++ {
 			pl.lo[q] = min(pl.lo[q], int32(j))
 			pl.hi[q] = max(pl.hi[q], int32(j+1))
+			pl.size[q] += n
 		}
 		if from < pl.chunks && pl.pcr[from] == noPCR {
 			if off := pcrOffset(c.packet(j)); off >= 0 {
@@ -216,6 +223,7 @@ func (c *Clip) newSplit(j, first, n int) (sp splitPES, ok bool) {
 			return sp, false
 		}
 		sp.payload = append(sp.payload, p[ps:]...)
+		sp.npkt++
 	}
 	sp.off = make([]int32, 0, n+1)
 	off := 0

@@ -67,6 +67,8 @@ type Splicer struct {
 	cur     *Cursor // the clip in progress, if any
 	havePCR bool
 	lastPCR int64 // the last PCR written, in 27 MHz units, not wrapped
+
+	scratch []byte // packets the splicer makes, before emit
 }
 
 // NewSplicer returns a Splicer whose first clip starts at startTicks
@@ -106,7 +108,7 @@ func (s *Splicer) Splice(c *Clip) ([]Segment, error) {
 		n := len(b.buf)
 		var ch Chunk
 		var ok bool
-		if b.buf, ch, ok = cur.appendNext(b.buf); !ok {
+		if b.buf, ch, ok = cur.AppendNext(b.buf); !ok {
 			break
 		}
 		if g, ok := b.placed(ch, n); ok {
