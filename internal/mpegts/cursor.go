@@ -178,7 +178,7 @@ func (cur *Cursor) AppendNext(buf []byte) (_ []byte, ch Chunk, ok bool) {
 		}
 		buf = s.emit(buf, c, p, cur.base)
 	}
-	ch.Data = buf[start:]
+	ch.Data = buf[start:len(buf):len(buf)]
 	cur.next++
 	s.offset = cur.base + int64(cur.next)*media.QuantumTicks
 	if cur.next == pl.chunks {
