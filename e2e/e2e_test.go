@@ -298,7 +298,7 @@ func seedDemo(t testing.TB, s *server) string {
 	return id
 }
 
-func waitAired(t *testing.T, s *server, id string, n int, d time.Duration) *evercast.Rundown {
+func waitAired(t testing.TB, s *server, id string, n int, d time.Duration) *evercast.Rundown {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {

@@ -303,4 +303,3 @@ func TestRTMPTargets(t *testing.T) {
 	cancel()
 	must(t, <-done)
 }
-

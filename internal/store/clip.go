@@ -102,7 +102,7 @@ func stateTimeColumn(st evercast.ClipState) string {
 
 const clipCols = `id, session_id, seq, kind, product_id, language, text, state, comment_id, priority, beat, brief,
 	duration_ms, start_ms, audio_key, video_key, video_sha256, writer, verdict, error,
-	planned_at, scripted_at, voiced_at, rendered_at, on_air_at, aired_at, comment_at`
+	planned_at, scripted_at, voiced_at, rendered_at, on_air_at, aired_at, comment_at, aired_ms`
 
 func scanClip(r scanner) (*evercast.Clip, error) {
 	var (
@@ -112,11 +112,11 @@ func scanClip(r scanner) (*evercast.Clip, error) {
 		start                                 sql.NullInt64
 		planned                               int64
 		scripted, voiced, rendered, onAir, ai sql.NullInt64
-		commentAt                             sql.NullInt64
+		commentAt, airedMS                    sql.NullInt64
 	)
 	if err := r.Scan(&c.ID, &c.SessionID, &c.Seq, &kind, &c.ProductID, &lang, &c.Text, &state, &c.CommentID, &priority,
 		&c.Beat, &c.Brief, &c.DurationMS, &start, &c.AudioKey, &c.VideoKey, &c.VideoSHA256, &c.Writer, &c.Verdict, &c.Error,
-		&planned, &scripted, &voiced, &rendered, &onAir, &ai, &commentAt); err != nil {
+		&planned, &scripted, &voiced, &rendered, &onAir, &ai, &commentAt, &airedMS); err != nil {
 		return nil, err
 	}
 	c.Kind, c.Language, c.State, c.Priority = evercast.ClipKind(kind), evercast.Language(lang), evercast.ClipState(state), priority != 0
@@ -128,6 +128,10 @@ func scanClip(r scanner) (*evercast.Clip, error) {
 	c.ScriptedAt, c.VoicedAt, c.RenderedAt, c.OnAirAt, c.AiredAt =
 		timePtr(scripted), timePtr(voiced), timePtr(rendered), timePtr(onAir), timePtr(ai)
 	c.CommentAt = timePtr(commentAt)
+	if airedMS.Valid {
+		v := airedMS.Int64
+		c.AiredMS = &v
+	}
 	return &c, nil
 }
 
@@ -511,6 +515,28 @@ func (s *Store) MarkAired(ctx context.Context, clipID string, now time.Time) (*e
 	return c, nil
 }
 
+// MarkAiredCut is MarkAired for a clip a cut ended early: airedMS of it
+// aired (a whole multiple of 320 ms, less than its duration).
+func (s *Store) MarkAiredCut(ctx context.Context, clipID string, now time.Time, airedMS int64) (*evercast.Clip, error) {
+	var out *evercast.Clip
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		ok, err := s.execOne(ctx, tx, "UPDATE clips SET state = ?, aired_at = ?, aired_ms = ? WHERE id = ? AND state = ?",
+			string(evercast.ClipAired), msOf(now), airedMS, clipID, string(evercast.ClipOnAir))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return s.stateError(ctx, tx, clipID, evercast.ClipOnAir)
+		}
+		out, err = s.getClip(ctx, tx, clipID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mark aired: %w", err)
+	}
+	return out, nil
+}
+
 // sessionExists returns ErrNotFound unless the session exists.
 func (s *Store) sessionExists(ctx context.Context, q querier, id string) error {
 	var one int
@@ -627,7 +653,7 @@ func (s *Store) clipStats(ctx context.Context, sessionID string) (ClipStats, err
 	}
 	var start sql.NullInt64
 	var dur int64
-	err := s.queryRow(ctx, s.db, "SELECT seq, start_ms, duration_ms FROM clips WHERE session_id = ? AND seq > 0 ORDER BY seq DESC LIMIT 1",
+	err := s.queryRow(ctx, s.db, "SELECT seq, start_ms, COALESCE(aired_ms, duration_ms) FROM clips WHERE session_id = ? AND seq > 0 ORDER BY seq DESC LIMIT 1",
 		sessionID).Scan(&st.LastSeq, &start, &dur)
 	switch {
 	case err == nil:
