@@ -72,12 +72,12 @@ type Config struct {
 	// AuditRetention is how long archived audit records stay locked in the
 	// object store (where it supports object lock).
 	AuditRetention time.Duration
-	// HLSWindow is the number of segments in the live playlist.
-	HLSWindow int
 	// WebhookAllowPrivate lets webhooks be registered for and delivered to
 	// loopback, private and other non-public addresses. Off by default: a
 	// tenant must not make Evercast call into its network.
 	WebhookAllowPrivate bool
+	// HLSWindow is the number of segments in the live playlist.
+	HLSWindow int
 	LogLevel  string
 	LogFormat string
 }
