@@ -125,7 +125,7 @@ func TestWebhookRegistration(t *testing.T) {
 		t.Fatalf("GET shows the secret: %s", got.body)
 	}
 	var one webhook.Webhook
-	must(t, json.Unmarshal(got.body, &one))
+	noErr(t, json.Unmarshal(got.body, &one))
 	if !reflect.DeepEqual(one, created.Webhook) {
 		t.Fatalf("GET %+v, want %+v", one, created.Webhook)
 	}
@@ -369,7 +369,7 @@ func TestWebhookOpenAPI(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
 			}
 			var v any
-			must(t, json.Unmarshal(r.body, &v))
+			noErr(t, json.Unmarshal(r.body, &v))
 			c := &schemaChecker{t: t, doc: doc}
 			c.check(doc.responseSchema(t, tt.r.method, tt.pattern, tt.status), v, "$")
 			for _, err := range c.errs {
@@ -409,7 +409,7 @@ func TestWebhookOpenAPI(t *testing.T) {
 	}
 }
 
-func must(t *testing.T, err error) {
+func noErr(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
