@@ -31,6 +31,7 @@ import (
 	"github.com/evercast/evercast/internal/redislocal"
 	"github.com/evercast/evercast/internal/s3local"
 	"github.com/evercast/evercast/internal/store"
+	"github.com/evercast/evercast/internal/webhook"
 	"github.com/evercast/evercast/orchestrator"
 	"github.com/evercast/evercast/playout"
 	"github.com/evercast/evercast/prompts"
@@ -65,6 +66,7 @@ type App struct {
 
 	redisOpt  asynq.RedisConnOpt
 	client    *asynq.Client
+	webhooks  *webhook.Dispatcher
 	s3        *s3local.Server
 	redis     *redislocal.Server
 	listener  net.Listener
@@ -189,11 +191,13 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, er
 			Auth: authenticator{admin: a.Config.AdminToken, st: a.Store}, Sessions: sessionsOf{a.Store},
 			Commands: cmd, Comments: commentSink{a.Orchestrator},
 		})
+		hooks := a.buildWebhooks()
 		a.API = api.New(api.Config{
 			WebSocket: ws,
 			Ops:       operations{cmd: cmd, st: a.Store, log: a.Audit},
 			Store:     storeAdapter{a.Store}, Control: a.Orchestrator, AdminToken: a.Config.AdminToken,
 			Interactions: interactions{a.Orchestrator, a.Store},
+			Webhooks:     hooks,
 			HLSDir:       func(id string) string { return playout.HLSDir(hlsRoot, id) },
 			Metrics:      a.Registry, Log: log.With("component", "api"), Version: version,
 		})
@@ -302,8 +306,12 @@ func (a *App) Run(ctx context.Context) error {
 		a.listener = ln
 		srv := &http.Server{Handler: a.API.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		run("events", func(ctx context.Context) error {
-			return a.Bus.Subscribe(ctx, func(e control.Event) { a.Hub.Publish(e) })
+			return a.Bus.Subscribe(ctx, func(m events.Message) {
+				a.Hub.Publish(m.Event)
+				a.webhooks.Offer(m.ID, m.Event)
+			})
 		})
+		run("webhooks", a.webhooks.Run)
 		run("http", func(ctx context.Context) error {
 			go func() {
 				<-ctx.Done()
@@ -332,12 +340,20 @@ func (a *App) Run(ctx context.Context) error {
 			// Idle workers look for new tasks every 50 ms (asynq's default
 			// is a second): a reply passes four stages, each a dequeue.
 			TaskCheckInterval: 50 * time.Millisecond,
+			// Retries fall due on whole seconds: look for them every second
+			// (asynq's default is 5 s), so that a webhook's 2 s backoff is
+			// about 2 s.
+			DelayedTaskCheckInterval: time.Second,
 			RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
+				if d, ok := webhook.RetryDelay(n, err, t); ok {
+					return d
+				}
 				return min(time.Duration(1<<min(n, 5))*time.Second, 30*time.Second)
 			},
 		})
 		mux := asynq.NewServeMux()
 		a.Workers.Register(mux)
+		a.registerWebhooks(mux)
 		if err := srv.Start(mux); err != nil {
 			return fmt.Errorf("worker: %w", err)
 		}

@@ -75,6 +75,10 @@ type Config struct {
 	// AuditRetention is how long archived audit records stay locked in the
 	// object store (where it supports object lock).
 	AuditRetention time.Duration
+	// WebhookAllowPrivate lets webhooks be registered for and delivered to
+	// loopback, private and other non-public addresses. Off by default: a
+	// tenant must not make Evercast call into its network.
+	WebhookAllowPrivate bool
 	// HLSWindow is the number of segments in the live playlist.
 	HLSWindow int
 	LogLevel  string
@@ -173,6 +177,8 @@ func settings() []setting {
 				return err
 			}},
 		intSetting("EVERCAST_HLS_WINDOW", "hls-window", "segments in the live HLS playlist", func(c *Config) *int { return &c.HLSWindow }),
+		boolSetting("EVERCAST_WEBHOOK_ALLOW_PRIVATE", "webhook-allow-private", "let webhooks reach loopback and private addresses (tests, demos, trusted networks)",
+			func(c *Config) *bool { return &c.WebhookAllowPrivate }),
 		s("EVERCAST_LOG_LEVEL", "log-level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
 		s("EVERCAST_LOG_FORMAT", "log-format", "text or json", func(c *Config) *string { return &c.LogFormat }),
 	}
@@ -187,6 +193,19 @@ func intSetting(env, flg, usage string, f func(*Config) *int) setting {
 				return fmt.Errorf("not a whole number: %q", v)
 			}
 			*f(c) = n
+			return nil
+		}}
+}
+
+func boolSetting(env, flg, usage string, f func(*Config) *bool) setting {
+	return setting{env: env, flag: flg, usage: usage,
+		get: func(c *Config) string { return strconv.FormatBool(*f(c)) },
+		set: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("want true or false, got %q", v)
+			}
+			*f(c) = b
 			return nil
 		}}
 }
