@@ -289,6 +289,8 @@ func (w *Workers) Render(ctx context.Context, p tasks.Payload) error {
 	job := render.Job{
 		Format: formatOf(s), Text: c.Text, Language: c.Language, Avatar: avatar,
 		Seed: seed(c.ID), AIGC: w.label(c),
+		// Lookahead clips have time to spare; replies and say-now do not.
+		Background: !c.Priority,
 	}
 	if product != nil {
 		job.Card = card(product, c.Language)

@@ -357,8 +357,24 @@ func (a *App) Run(ctx context.Context) error {
 		if err := srv.Start(mux); err != nil {
 			return fmt.Errorf("worker: %w", err)
 		}
+		// A second server takes only the critical queue (live replies,
+		// say-now), so that they never wait for a slot behind lookahead
+		// renders; those run at a lower CPU priority besides.
+		urgent := asynq.NewServer(a.redisOpt, asynq.Config{
+			Concurrency: 2, Queues: map[string]int{"critical": 1}, Logger: queue.Logger{Log: a.Log},
+			LogLevel: asynq.WarnLevel, ShutdownTimeout: 20 * time.Second, TaskCheckInterval: 20 * time.Millisecond,
+			DelayedTaskCheckInterval: time.Second,
+			RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
+				return min(time.Duration(1<<min(n, 3))*time.Second/2, 5*time.Second)
+			},
+		})
+		if err := urgent.Start(mux); err != nil {
+			srv.Shutdown()
+			return fmt.Errorf("worker: %w", err)
+		}
 		run("worker", func(ctx context.Context) error {
 			<-ctx.Done()
+			urgent.Shutdown()
 			srv.Shutdown()
 			return nil
 		})
