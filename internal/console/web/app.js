@@ -309,7 +309,11 @@
     const every = feed && feed.live ? REFRESH_MS : FALLBACK_MS;
     refreshTimer = setTimeout(async () => {
       if (gen !== generation) return;
-      if (!document.hidden) await refreshAll();
+      if (!document.hidden) {
+        await refreshAll();
+        // Without the feed, the open panel's lists are read again too.
+        if (panelId && !(feed && feed.live)) loadPanelData(panelId);
+      }
       if (gen === generation) scheduleRefresh();
     }, every);
   }
@@ -721,12 +725,13 @@
       case 'comment':
         addComment(m, {
           id: d.id, user: d.user || '', text: d.text || '', action: d.action || '', reason: d.reason || '',
-          intent: d.intent || '', product: d.product_id || '', at: Date.now(),
+          intent: d.intent || '', product: d.product_id || '', at: Date.parse(d.received_at) || Date.now(),
         });
         break;
       case 'reply':
         if (d.comment_id) {
           const prev = m.replies.get(d.comment_id) || {};
+          if (m.replies.size > 300) m.replies.delete(m.replies.keys().next().value);
           m.replies.set(d.comment_id, Object.assign(prev, {
             state: d.state || prev.state, clipId: d.clip_id || prev.clipId, text: d.text || prev.text || '',
             latency: typeof d.latency_ms === 'number' ? d.latency_ms : prev.latency,
@@ -774,7 +779,11 @@
       Object.assign(prev, c);
     } else {
       m.comments.set(c.id, c);
-      if (m.comments.size > 200) m.comments.delete(m.comments.keys().next().value);
+      if (m.comments.size > 200) {
+        const oldest = m.comments.keys().next().value;
+        m.comments.delete(oldest);
+        m.replies.delete(oldest);
+      }
     }
   }
 
@@ -1239,7 +1248,7 @@
 
     draw(el.cmdLog, m.log.length ? m.log.slice(0, 30).map(logItem) : [emptyItem('No commands yet.')]);
 
-    const comments = [...m.comments.values()].reverse().slice(0, 100).map((c) => commentItem(m, c));
+    const comments = [...m.comments.values()].sort((a, b) => b.at - a.at).slice(0, 100).map((c) => commentItem(m, c));
     draw(el.commentFeed, comments.length ? comments : [emptyItem('No comments yet.')]);
   }
 
@@ -1370,6 +1379,7 @@
       if (res.state) m.state = res.state;
       if (name === 'say' && res.clip_id) {
         m.says.set(res.clip_id, args.text);
+        if (m.says.size > 100) m.says.delete(m.says.keys().next().value);
         const c = remember(m, { id: res.clip_id, kind: 'say', text: '', state: 'planned', priority: true });
         if (!c.text) c.text = args.text;
       }
