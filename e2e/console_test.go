@@ -89,18 +89,16 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	}()
 
-	shots := os.Getenv("EVERCAST_CONSOLE_SHOTS") // a directory to keep screenshots in
+	// Screenshots of the main steps, and of a failure; `go test -artifacts`
+	// keeps them (under -outputdir).
+	shots := t.ArtifactDir()
 	shot := func(name string) string {
-		dir := shots
-		if dir == "" {
-			dir = t.TempDir()
-		}
 		png, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
 		if err != nil {
 			t.Logf("screenshot %s: %v", name, err)
 			return ""
 		}
-		path := filepath.Join(dir, name+".png")
+		path := filepath.Join(shots, name+".png")
 		if err := os.WriteFile(path, png, 0o644); err != nil {
 			t.Logf("screenshot %s: %v", name, err)
 			return ""
@@ -203,9 +201,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible("#panel-preview #player"),
 	)
 	waitJS("the preview plays", `document.getElementById('video').currentTime > 0.5`, 45*time.Second)
-	if path := shot("panel-live"); path != "" && shots != "" {
-		t.Logf("screenshot: %s", path)
-	}
+	shot("panel-live")
 	step("close the preview",
 		chromedp.Click("#player-close"),
 		chromedp.WaitNotVisible("#player"),
@@ -227,9 +223,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if st := restState(); st != evercast.SessionPaused {
 		t.Fatalf("REST status after pause in the console: %s", st)
 	}
-	if path := shot("paused"); path != "" && shots != "" {
-		t.Logf("screenshot: %s", path)
-	}
+	shot("paused")
 	step("resume",
 		chromedp.WaitEnabled(`#commands button[data-command="resume"]`),
 		chromedp.Click(`#commands button[data-command="resume"]`),
@@ -320,9 +314,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	step("the reply shows under the comment",
 		chromedp.WaitVisible(`#comment-feed li.comment[data-action="answer"] .c-reply`),
 	)
-	if path := shot("comments"); path != "" && shots != "" {
-		t.Logf("screenshot: %s", path)
-	}
+	shot("comments")
 
 	// The server restarts: the console reconnects by itself, is told that
 	// its resume point is gone (sequence numbers start again), reloads the
@@ -414,9 +406,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	if code := s.call(t, http.MethodGet, "/v1/sessions/"+id, nil, &after); code != http.StatusOK || !after.State.OnAir() {
 		t.Fatalf("after Start in the console the session is %s (%d)", after.State, code)
 	}
-	if path := shot("final"); path != "" && shots != "" {
-		t.Logf("screenshot: %s", path)
-	}
+	shot("final")
+
+	t.Logf("screenshots in %s (kept with go test -artifacts)", shots)
 
 	// No errors in the browser console, but for failed requests while the
 	// server was down, and one kind that is the fast clock's doing, not the
