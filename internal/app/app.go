@@ -305,6 +305,7 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		a.listener = ln
 		srv := &http.Server{Handler: a.API.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		run("queue-watch", a.watchQueues)
 		run("events", func(ctx context.Context) error {
 			return a.Bus.Subscribe(ctx, func(m events.Message) {
 				a.Hub.Publish(m.Event)

@@ -662,8 +662,10 @@ func (s *Store) clipStats(ctx context.Context, sessionID string) (ClipStats, err
 		return st, err
 	}
 
+	// Clips retired on purpose (the session ended, the operator focused
+	// another product) are not failures.
 	rows, err := s.query(ctx, s.db, `SELECT state, COUNT(*), CAST(COALESCE(SUM(duration_ms), 0) AS BIGINT) FROM clips
-		WHERE session_id = ? AND state IN (?, ?, ?, ?, ?) AND kind <> 'standby' GROUP BY state`, sessionID,
+		WHERE session_id = ? AND state IN (?, ?, ?, ?, ?) AND kind <> 'standby' AND error NOT LIKE 'retired:%' GROUP BY state`, sessionID,
 		string(evercast.ClipPlanned), string(evercast.ClipScripted), string(evercast.ClipVoiced),
 		string(evercast.ClipRendered), string(evercast.ClipFailed))
 	if err != nil {
