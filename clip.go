@@ -87,6 +87,9 @@ type Clip struct {
 	DurationMS int64 `json:"duration_ms,omitempty"`
 	// Start is the clip's offset on the session's aired timeline.
 	StartMS *int64 `json:"start_ms,omitempty"`
+	// Breaks are the 320 ms quanta at whose start the voice pauses, where a
+	// live reply may cut in.
+	Breaks []int `json:"breaks,omitempty"`
 	// AiredMS is how much of the clip aired when a cut ended it early (a
 	// whole multiple of 320 ms); nil when it aired whole.
 	AiredMS     *int64 `json:"aired_ms,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,9 +33,12 @@ type channel struct {
 	buf     []byte
 	// standbyCheck counts quanta of standby between looks at the rundown.
 	standbyCheck atomic.Int64
-	window       *hls.Window
-	pushers      []*pusher
-	pwg          sync.WaitGroup
+	// replyReady says a priority clip (a live reply, say-now) is rendered:
+	// the clip on air gives way at its next pause.
+	replyReady atomic.Bool
+	window     *hls.Window
+	pushers    []*pusher
+	pwg        sync.WaitGroup
 
 	startMS int64 // where the next clip starts on the session timeline
 	// Real-time schedule: stream tick T airs at wallBase + (T-tickBase).
@@ -205,6 +209,9 @@ func (c *channel) airNext() error {
 	}
 	if err != nil {
 		return err
+	}
+	if clip.Priority {
+		c.replyReady.Store(false) // the reply is on air now
 	}
 	c.e.publish(c.id, control.EventClipCued, clipData(clip))
 	airedMS, cut, err := c.air(clip, data)
@@ -381,7 +388,7 @@ func (c *channel) air(clip *evercast.Clip, data *mpegts.Clip) (airedMS int64, cu
 		return 0, false, fmt.Errorf("splice %s: %w", clip.ID, err)
 	}
 	for {
-		if req, ok := c.takeCut(clip); ok {
+		if req, ok := c.takeCut(clip, cur.Taken()); ok {
 			if cur.Taken() > 0 && cur.Taken() < cur.Chunks() {
 				cur.Stop()
 				cut = true
@@ -432,7 +439,7 @@ func (c *channel) appendHLS(seg mpegts.Segment) {
 // any clip; standby ends anything but standby; resume ends standby. A
 // standby clip also ends early once the rundown has a clip ready (the
 // buffer refilled), unless the session is paused.
-func (c *channel) takeCut(clip *evercast.Clip) (cutRequest, bool) {
+func (c *channel) takeCut(clip *evercast.Clip, taken int) (cutRequest, bool) {
 	for {
 		select {
 		case req := <-c.cut:
@@ -446,6 +453,14 @@ func (c *channel) takeCut(clip *evercast.Clip) (cutRequest, bool) {
 		default:
 		}
 		break
+	}
+	if c.replyReady.Load() && !clip.Priority && clip.Kind != evercast.KindClosing {
+		// A live reply is waiting: cut in at the voice's next pause, or at
+		// once into standby.
+		if clip.Kind == evercast.KindStandby || slices.Contains(clip.Breaks, taken) {
+			c.replyReady.Store(false)
+			return cutRequest{what: "reply", at: time.Now()}, true
+		}
 	}
 	if clip.Kind == evercast.KindStandby && c.standbyCheck.Add(1)%3 == 0 {
 		// Every ~1 s of standby: is there something to air instead?

@@ -276,6 +276,17 @@ func (e *Engine) record(ctx context.Context, sessionID, kind string, data any) {
 	}
 }
 
+// Notify tells the session's channel that a priority clip (a live reply,
+// say-now) is rendered: the clip on air gives way at its next pause.
+func (e *Engine) Notify(sessionID string) {
+	e.mu.Lock()
+	c := e.ch[sessionID]
+	e.mu.Unlock()
+	if c != nil {
+		c.replyReady.Store(true)
+	}
+}
+
 // ErrNotAiring is returned for a command to a session this engine is not
 // airing.
 var ErrNotAiring = fmt.Errorf("playout: session not on air here: %w", evercast.ErrNotFound)

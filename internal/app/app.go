@@ -382,6 +382,17 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	if a.Playout != nil {
 		run("playout", a.Playout.Run)
+		run("playout-notify", func(ctx context.Context) error {
+			return a.Bus.Subscribe(ctx, func(m events.Message) {
+				if m.Event.Name != control.EventClipReady {
+					return
+				}
+				var d control.ClipData
+				if m.Event.DecodeData(&d) == nil && d.Priority {
+					a.Playout.Notify(m.Event.SessionID)
+				}
+			})
+		})
 		if a.API == nil && a.Config.ControlURL != "" {
 			run("playout-control", a.serveCuts)
 		}

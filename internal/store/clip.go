@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +20,8 @@ type ClipUpdate struct {
 	// guarded by the state).
 	State                                                  evercast.ClipState
 	Text, Writer, Verdict, AudioKey, VideoKey, VideoSHA256 *string
+	// Breaks, when set, replaces the clip's pause breaks.
+	Breaks *[]int
 	Error                                                  *string
 	DurationMS                                             *int64
 	ProductID                                              *string
@@ -102,7 +105,7 @@ func stateTimeColumn(st evercast.ClipState) string {
 
 const clipCols = `id, session_id, seq, kind, product_id, language, text, state, comment_id, priority, beat, brief,
 	duration_ms, start_ms, audio_key, video_key, video_sha256, writer, verdict, error,
-	planned_at, scripted_at, voiced_at, rendered_at, on_air_at, aired_at, comment_at, aired_ms`
+	planned_at, scripted_at, voiced_at, rendered_at, on_air_at, aired_at, comment_at, aired_ms, breaks`
 
 func scanClip(r scanner) (*evercast.Clip, error) {
 	var (
@@ -113,10 +116,11 @@ func scanClip(r scanner) (*evercast.Clip, error) {
 		planned                               int64
 		scripted, voiced, rendered, onAir, ai sql.NullInt64
 		commentAt, airedMS                    sql.NullInt64
+		breaks                                string
 	)
 	if err := r.Scan(&c.ID, &c.SessionID, &c.Seq, &kind, &c.ProductID, &lang, &c.Text, &state, &c.CommentID, &priority,
 		&c.Beat, &c.Brief, &c.DurationMS, &start, &c.AudioKey, &c.VideoKey, &c.VideoSHA256, &c.Writer, &c.Verdict, &c.Error,
-		&planned, &scripted, &voiced, &rendered, &onAir, &ai, &commentAt, &airedMS); err != nil {
+		&planned, &scripted, &voiced, &rendered, &onAir, &ai, &commentAt, &airedMS, &breaks); err != nil {
 		return nil, err
 	}
 	c.Kind, c.Language, c.State, c.Priority = evercast.ClipKind(kind), evercast.Language(lang), evercast.ClipState(state), priority != 0
@@ -132,6 +136,7 @@ func scanClip(r scanner) (*evercast.Clip, error) {
 		v := airedMS.Int64
 		c.AiredMS = &v
 	}
+	c.Breaks = ParseBreaks(breaks)
 	return &c, nil
 }
 
@@ -168,11 +173,11 @@ func (s *Store) insertClip(ctx context.Context, q querier, c *evercast.Clip, ord
 	}
 	_, err := s.exec(ctx, q, `INSERT INTO clips (id, session_id, ord, seq, kind, product_id, language, text, state,
 		comment_id, priority, beat, brief, duration_ms, start_ms, audio_key, video_key, video_sha256, writer, verdict, error,
-		planned_at, scripted_at, voiced_at, rendered_at, on_air_at, aired_at, comment_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		planned_at, scripted_at, voiced_at, rendered_at, on_air_at, aired_at, comment_at, breaks)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.SessionID, ord, c.Seq, string(c.Kind), c.ProductID, string(c.Language), c.Text, string(c.State),
 		c.CommentID, priority, c.Beat, c.Brief, c.DurationMS, start, c.AudioKey, c.VideoKey, c.VideoSHA256, c.Writer, c.Verdict, c.Error,
-		msOf(c.PlannedAt), nullMS(c.ScriptedAt), nullMS(c.VoicedAt), nullMS(c.RenderedAt), nullMS(c.OnAirAt), nullMS(c.AiredAt), nullMS(c.CommentAt))
+		msOf(c.PlannedAt), nullMS(c.ScriptedAt), nullMS(c.VoicedAt), nullMS(c.RenderedAt), nullMS(c.OnAirAt), nullMS(c.AiredAt), nullMS(c.CommentAt), FormatBreaks(c.Breaks))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("clip %s exists: %w", c.ID, evercast.ErrConflict)
 	}
@@ -303,6 +308,10 @@ func (s *Store) AdvanceClip(ctx context.Context, id string, from evercast.ClipSt
 	if u.DurationMS != nil {
 		set = append(set, "duration_ms = ?")
 		args = append(args, *u.DurationMS)
+	}
+	if u.Breaks != nil {
+		set = append(set, "breaks = ?")
+		args = append(args, FormatBreaks(*u.Breaks))
 	}
 	if col := stateTimeColumn(to); col != "" && (to != from || !u.At.IsZero()) {
 		at := u.At
@@ -738,4 +747,27 @@ func (s *Store) ListClips(ctx context.Context, f ClipFilter) ([]*evercast.Clip, 
 		return nil, fmt.Errorf("list clips: %w", err)
 	}
 	return out, nil
+}
+
+// FormatBreaks writes quantum indices as "3,9,14".
+func FormatBreaks(qs []int) string {
+	parts := make([]string, len(qs))
+	for i, q := range qs {
+		parts[i] = strconv.Itoa(q)
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseBreaks reads what FormatBreaks wrote; malformed parts are skipped.
+func ParseBreaks(s string) []int {
+	if s == "" {
+		return nil
+	}
+	var out []int
+	for _, p := range strings.Split(s, ",") {
+		if q, err := strconv.Atoi(p); err == nil && q > 0 {
+			out = append(out, q)
+		}
+	}
+	return out
 }

@@ -247,6 +247,9 @@ func (a *Avatar) validate() error {
 
 // Result describes a rendered clip.
 type Result struct {
+	// Breaks are the 320 ms quanta at whose start the voice pauses (a
+	// comma, between sentences): where a live reply may cut in.
+	Breaks []int
 	Duration time.Duration // a whole multiple of 320 ms
 	Frames   int           // video frames: Duration × 25
 	Samples  int           // audio samples per channel: Duration × 48000
@@ -338,6 +341,9 @@ func (r *Renderer) Render(ctx context.Context, job Job, outPath string) (Result,
 		return Result{}, fmt.Errorf("render: %w", err)
 	}
 	res.Bytes = st.Size()
+	if voice != nil {
+		res.Breaks = pauseBreaks(frameRMS(voice, res.Frames))
+	}
 	took := time.Since(start)
 	r.Log.Info("clip rendered", "out", outPath, "duration", dur, "frames", res.Frames,
 		"pictures", countStates(states), "prepare", prepared.Round(time.Millisecond),
