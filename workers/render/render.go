@@ -249,7 +249,7 @@ func (a *Avatar) validate() error {
 type Result struct {
 	// Breaks are the 320 ms quanta at whose start the voice pauses (a
 	// comma, between sentences): where a live reply may cut in.
-	Breaks []int
+	Breaks   []int
 	Duration time.Duration // a whole multiple of 320 ms
 	Frames   int           // video frames: Duration × 25
 	Samples  int           // audio samples per channel: Duration × 48000
