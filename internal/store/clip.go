@@ -21,10 +21,10 @@ type ClipUpdate struct {
 	State                                                  evercast.ClipState
 	Text, Writer, Verdict, AudioKey, VideoKey, VideoSHA256 *string
 	// Breaks, when set, replaces the clip's pause breaks.
-	Breaks *[]int
-	Error                                                  *string
-	DurationMS                                             *int64
-	ProductID                                              *string
+	Breaks     *[]int
+	Error      *string
+	DurationMS *int64
+	ProductID  *string
 	// At is the time of the new state (ScriptedAt, VoicedAt, RenderedAt,
 	// AiredAt); zero means the store's clock.
 	At time.Time
