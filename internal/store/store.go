@@ -37,6 +37,10 @@ const (
 	DialectPostgres = "postgres"
 )
 
+// DefaultConnectTimeout bounds the opening of each PostgreSQL connection
+// (dial, TLS and start-up) when the URL sets no connect_timeout.
+const DefaultConnectTimeout = 10 * time.Second
+
 // ErrNotReady means Cue found no rendered clip to put on air: the next clip
 // is still in the pipeline, or nothing is pending at all.
 var ErrNotReady = errors.New("store: next clip not ready")
@@ -73,6 +77,12 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
 		cfg, err := pgx.ParseConfig(url)
 		if err != nil {
 			return nil, fmt.Errorf("store: parse postgres url: %w", err)
+		}
+		if cfg.ConnectTimeout == 0 {
+			// Without a bound, a server that accepts and never answers
+			// (a wrong port, a half-dead host) hangs start-up and every
+			// reconnection for good.
+			cfg.ConnectTimeout = DefaultConnectTimeout
 		}
 		s.dialect = DialectPostgres
 		s.db = stdlib.OpenDB(*cfg)
