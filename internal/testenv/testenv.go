@@ -333,19 +333,30 @@ func moduleRoot() string {
 // in an append-only file) to inject faults. Never stop the shared Redis.
 type RedisServer struct {
 	Addr string
-	cmd  *exec.Cmd
-	dir  string
-	port int
-	log  string
+	// Password is required of clients when set (StartRedisAuth).
+	Password string
+	cmd      *exec.Cmd
+	dir      string
+	port     int
+	log      string
 }
 
-// URL is the redis:// URL of database db.
-func (r *RedisServer) URL(db int) string { return fmt.Sprintf("redis://%s/%d", r.Addr, db) }
+// URL is the redis:// URL of database db (with the password, if any).
+func (r *RedisServer) URL(db int) string {
+	if r.Password != "" {
+		return fmt.Sprintf("redis://:%s@%s/%d", r.Password, r.Addr, db)
+	}
+	return fmt.Sprintf("redis://%s/%d", r.Addr, db)
+}
 
 // StartRedis runs a redis-server of the test's own until the test ends.
-func StartRedis(t testing.TB) *RedisServer {
+func StartRedis(t testing.TB) *RedisServer { t.Helper(); return StartRedisAuth(t, "") }
+
+// StartRedisAuth runs a redis-server of the test's own that requires
+// password (none when empty).
+func StartRedisAuth(t testing.TB, password string) *RedisServer {
 	t.Helper()
-	r := &RedisServer{dir: t.TempDir(), port: FreePort(t)}
+	r := &RedisServer{Password: password, dir: t.TempDir(), port: FreePort(t)}
 	r.Addr = fmt.Sprintf("127.0.0.1:%d", r.port)
 	r.log = filepath.Join(r.dir, "redis.log")
 	r.start(t)
@@ -359,9 +370,13 @@ func (r *RedisServer) start(t testing.TB) {
 	if err != nil {
 		t.Fatalf("redis-server not found: install it with `apt-get install redis-server` (make test does)")
 	}
-	cmd := exec.Command(bin, "--port", fmt.Sprint(r.port), "--bind", "127.0.0.1", "--dir", r.dir,
+	args := []string{"--port", fmt.Sprint(r.port), "--bind", "127.0.0.1", "--dir", r.dir,
 		"--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--protected-mode", "no",
-		"--logfile", r.log)
+		"--logfile", r.log}
+	if r.Password != "" {
+		args = append(args, "--requirepass", r.Password)
+	}
+	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start redis-server: %v", err)
 	}

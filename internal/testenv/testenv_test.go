@@ -79,3 +79,21 @@ func TestMinIORestartKeepsAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRedisAuthRejectsWrongPassword checks a password-protected server
+// refuses a client without the password.
+func TestRedisAuthRejectsWrongPassword(t *testing.T) {
+	r := StartRedisAuth(t, "s3cret-pass")
+	host, port, _ := strings.Cut(r.Addr, ":")
+	ping := func(pw string) string {
+		out, _ := exec.Command("redis-cli", "-h", host, "-p", port, "-a", pw, "--no-auth-warning", "PING").CombinedOutput()
+		return strings.TrimSpace(string(out))
+	}
+	if out := ping(r.Password); out != "PONG" {
+		t.Fatalf("with the password: %s", out)
+	}
+	out := ping("wrong")
+	if strings.Contains(out, "PONG") {
+		t.Fatalf("a wrong password was accepted: %s", out)
+	}
+}
