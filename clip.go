@@ -71,8 +71,10 @@ type Clip struct {
 	Language  Language  `json:"language"`
 	Text      string    `json:"text"`
 	State     ClipState `json:"state"`
-	// CommentID is the viewer comment a reply answers.
-	CommentID string `json:"comment_id,omitempty"`
+	// CommentID is the viewer comment a reply answers, and CommentAt when
+	// Evercast received it (reply latency runs from there to on air).
+	CommentID string     `json:"comment_id,omitempty"`
+	CommentAt *time.Time `json:"comment_at,omitempty"`
 	// Priority clips (replies, say-now) air at the next boundary once rendered.
 	Priority bool `json:"priority,omitempty"`
 	// Beat is the clip's angle on its product: 0 introduces it, 1.. take its

@@ -47,6 +47,10 @@ func (c *Clip) Entry() *RundownEntry {
 		s := float64(*c.StartMS) / 1000
 		e.Start = &s
 	}
+	if c.CommentAt != nil && c.OnAirAt != nil {
+		ms := c.OnAirAt.Sub(*c.CommentAt).Milliseconds()
+		e.LatencyMS = &ms
+	}
 	return e
 }
 

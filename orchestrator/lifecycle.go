@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/evercast/evercast"
+	"github.com/evercast/evercast/internal/audit"
+	"github.com/evercast/evercast/internal/control"
 	"github.com/evercast/evercast/internal/store"
 	"github.com/evercast/evercast/internal/tasks"
+	"github.com/hibiken/asynq"
 )
 
 // Start takes a scheduled (or ended) session on air: it warms up (standby
@@ -38,17 +42,38 @@ func (x *Orchestrator) Start(ctx context.Context, id string) (*evercast.Session,
 		}
 	}
 	x.o.Log.Info("session starting", "session_id", id)
+	x.command(ctx, id, "start", nil, nil)
+	x.publish(id, control.EventSessionState, control.SessionStateData{State: evercast.SessionWarming, Previous: evercast.SessionScheduled, Reason: "command"})
 	return s, nil
 }
 
 // Pause holds the session on air with its standby loop; planning pauses.
 func (x *Orchestrator) Pause(ctx context.Context, id string) (*evercast.Session, error) {
-	return x.o.Store.SetSessionState(ctx, id, evercast.SessionPaused, evercast.SessionLive)
+	s, err := x.o.Store.SetSessionState(ctx, id, evercast.SessionPaused, evercast.SessionLive)
+	x.command(ctx, id, "pause", nil, err)
+	if err == nil {
+		x.publish(id, control.EventSessionState, control.SessionStateData{State: evercast.SessionPaused, Previous: evercast.SessionLive, Reason: "command"})
+	}
+	return s, err
 }
 
 // Resume returns a paused session to its rundown.
 func (x *Orchestrator) Resume(ctx context.Context, id string) (*evercast.Session, error) {
-	return x.o.Store.SetSessionState(ctx, id, evercast.SessionLive, evercast.SessionPaused)
+	s, err := x.o.Store.SetSessionState(ctx, id, evercast.SessionLive, evercast.SessionPaused)
+	x.command(ctx, id, "resume", nil, err)
+	if err == nil {
+		x.publish(id, control.EventSessionState, control.SessionStateData{State: evercast.SessionLive, Previous: evercast.SessionPaused, Reason: "command"})
+	}
+	return s, err
+}
+
+// command records an operator's or merchant's command and its outcome.
+func (x *Orchestrator) command(ctx context.Context, sessionID, name string, args map[string]string, err error) {
+	result := "ok"
+	if err != nil {
+		result = err.Error()
+	}
+	x.record(ctx, sessionID, audit.KindCommand, audit.Command{Command: name, Scope: "session", Target: sessionID, Args: args, Result: result})
 }
 
 // Stop ends a session gracefully: its closing scene airs next (as soon as it
@@ -62,8 +87,10 @@ func (x *Orchestrator) Stop(ctx context.Context, id string) (*evercast.Session, 
 	case evercast.SessionEnded:
 		return s, nil
 	case evercast.SessionScheduled:
+		x.command(ctx, id, "stop", nil, nil)
 		return x.o.Store.SetSessionState(ctx, id, evercast.SessionEnded, evercast.SessionScheduled)
 	case evercast.SessionWarming, evercast.SessionPaused:
+		x.command(ctx, id, "stop", nil, nil)
 		if err := x.end(ctx, id); err != nil {
 			return nil, err
 		}
@@ -93,12 +120,14 @@ func (x *Orchestrator) Stop(ctx context.Context, id string) (*evercast.Session, 
 	}
 	x.dispatch(ctx, tasks.TypeScript, c, tasks.QueueCritical)
 	x.o.Log.Info("session stopping: closing scene planned", "session_id", id)
+	x.command(ctx, id, "stop", nil, nil)
 	return s, nil
 }
 
 // Cut takes a session off air at once, without a closing scene (the kill
 // switch).
 func (x *Orchestrator) Cut(ctx context.Context, id string) (*evercast.Session, error) {
+	x.command(ctx, id, audit.CommandOffAir, nil, nil)
 	if err := x.end(ctx, id); err != nil {
 		return nil, err
 	}
@@ -111,6 +140,10 @@ func (x *Orchestrator) end(ctx context.Context, id string) error {
 		evercast.SessionWarming, evercast.SessionLive, evercast.SessionPaused)
 	if err != nil && !errors.Is(err, evercast.ErrConflict) {
 		return err
+	}
+	if err == nil {
+		x.record(ctx, id, audit.KindSession, audit.SessionEvent{Event: "ended", To: string(evercast.SessionEnded)})
+		x.publish(id, control.EventSessionState, control.SessionStateData{State: evercast.SessionEnded, Reason: "command"})
 	}
 	return RetirePending(ctx, x.o.Store, id, x.o.Clock.Now())
 }
@@ -191,4 +224,159 @@ func (x *Orchestrator) Rundown(ctx context.Context, id string) (*evercast.Rundow
 		r.Clips = append(r.Clips, c.Entry())
 	}
 	return r, nil
+}
+
+// MaxSayText bounds an operator's say-now text.
+const MaxSayText = 500
+
+// Say plans the operator's text as the next clip (critical lane): voiced
+// and aired at the next boundary once rendered. It is checked like every
+// script: text that breaks the rules is not aired.
+func (x *Orchestrator) Say(ctx context.Context, id, text string) (*evercast.Clip, error) {
+	text = strings.TrimSpace(strings.ToValidUTF8(text, ""))
+	switch {
+	case text == "":
+		return nil, evercast.Invalid("args.text", "is required")
+	case len(text) > MaxSayText:
+		return nil, evercast.Invalid("args.text", "is longer than %d bytes", MaxSayText)
+	}
+	s, err := x.o.Store.GetSession(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if s.State != evercast.SessionLive && s.State != evercast.SessionPaused {
+		return nil, fmt.Errorf("session %s is %s, not live: %w", id, s.State, evercast.ErrConflict)
+	}
+	anchor, err := x.o.Store.GetAnchor(ctx, s.AnchorID)
+	if err != nil {
+		return nil, err
+	}
+	c := &evercast.Clip{ID: evercast.NewID(evercast.PrefixClip), SessionID: id, Kind: evercast.KindSay, Priority: true,
+		Language: anchor.Language, State: evercast.ClipPlanned, Brief: text, PlannedAt: x.o.Clock.Now()}
+	if err := x.o.Store.PlanClips(ctx, id, []*evercast.Clip{c}, nil); err != nil {
+		return nil, err
+	}
+	x.dispatch(ctx, tasks.TypeScript, c, tasks.QueueCritical)
+	x.publish(id, control.EventClipPlanned, clipData(c))
+	x.command(ctx, id, "say", map[string]string{"text": text}, nil)
+	return c, nil
+}
+
+// Focus turns the rotation to a product now: clips planned about other
+// products and not yet rendered are retired (with the reason), keeping a
+// few seconds of rendered ones so that nothing runs dry, and the planner
+// continues from the focused product's introduction.
+func (x *Orchestrator) Focus(ctx context.Context, id, productID string) error {
+	s, err := x.o.Store.GetSession(ctx, id)
+	if err != nil {
+		return err
+	}
+	idx := -1
+	for i, p := range s.ProductIDs {
+		if p == productID {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return evercast.Invalid("args.product_id", "is not in the session's rotation")
+	}
+	raw, err := x.o.Store.PlannerState(ctx, id)
+	if err != nil {
+		return err
+	}
+	p, err := loadPlan(raw)
+	if err != nil {
+		return err
+	}
+	if p.Closing {
+		return fmt.Errorf("session %s is closing: %w", id, evercast.ErrConflict)
+	}
+	clips, err := x.o.Store.ListClips(ctx, store.ClipFilter{SessionID: id, States: []evercast.ClipState{
+		evercast.ClipPlanned, evercast.ClipScripted, evercast.ClipVoiced, evercast.ClipRendered}})
+	if err != nil {
+		return err
+	}
+	var kept int64
+	now := x.o.Clock.Now()
+	for _, c := range clips {
+		if c.Priority || c.Kind == evercast.KindStandby || c.Kind == evercast.KindOpening || c.ProductID == productID {
+			continue
+		}
+		if c.State == evercast.ClipRendered && kept < 8000 {
+			kept += c.DurationMS
+			continue
+		}
+		if _, err := x.o.Store.FailClip(ctx, c.ID, "retired: the operator focused another product", now); err != nil && !errors.Is(err, evercast.ErrConflict) {
+			return err
+		}
+	}
+	p.Product, p.Beat = idx, 0
+	if err := x.o.Store.PlanClips(ctx, id, nil, p.bytes()); err != nil {
+		return err
+	}
+	x.command(ctx, id, "focus", map[string]string{"product_id": productID}, nil)
+	return nil
+}
+
+// ErrNoApprovals is returned when approvals are not configured.
+var ErrNoApprovals = errors.New("orchestrator: approvals are not available")
+
+// RequireApproval sets whether a session's new scripts wait for a person.
+func (x *Orchestrator) RequireApproval(ctx context.Context, id string, required bool) error {
+	if x.o.Approvals == nil {
+		return ErrNoApprovals
+	}
+	if _, err := x.o.Store.GetSession(ctx, id); err != nil {
+		return err
+	}
+	return x.o.Approvals.SetRequired(ctx, id, required, evercast.ActorFrom(ctx))
+}
+
+// ApprovalRequired reports whether the session's scripts wait for a person.
+func (x *Orchestrator) ApprovalRequired(ctx context.Context, id string) (bool, error) {
+	if x.o.Approvals == nil {
+		return false, nil
+	}
+	return x.o.Approvals.Required(ctx, id)
+}
+
+// PendingApprovals lists the session's scripts waiting for a decision.
+func (x *Orchestrator) PendingApprovals(ctx context.Context, id string) ([]*audit.Approval, error) {
+	if x.o.Approvals == nil {
+		return nil, ErrNoApprovals
+	}
+	if _, err := x.o.Store.GetSession(ctx, id); err != nil {
+		return nil, err
+	}
+	return x.o.Approvals.Pending(ctx, id)
+}
+
+// Decide approves a waiting script (it is then voiced) or rejects it (the
+// clip fails and the planner replaces it).
+func (x *Orchestrator) Decide(ctx context.Context, clipID string, approve bool, reason string) (*audit.Approval, error) {
+	if x.o.Approvals == nil {
+		return nil, ErrNoApprovals
+	}
+	a, err := x.o.Approvals.Decide(ctx, clipID, approve, evercast.ActorFrom(ctx), reason)
+	if err != nil {
+		return nil, err
+	}
+	if approve {
+		c, err := x.o.Store.GetClip(ctx, clipID)
+		if err != nil {
+			return nil, err
+		}
+		q := tasks.QueueDefault
+		if c.Priority {
+			q = tasks.QueueCritical
+		}
+		t, err := tasks.NewVariant(tasks.TypeSpeech, tasks.Payload{ClipID: c.ID, SessionID: c.SessionID}, q, "approved")
+		if err != nil {
+			return nil, err
+		}
+		if _, err := x.o.Queue.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			x.o.Log.Warn("enqueue approved speech; the stuck-clip scan will retry", "clip_id", c.ID, "err", err)
+		}
+	}
+	return a, nil
 }

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/evercast/evercast"
+	"github.com/evercast/evercast/internal/audit"
 	"github.com/evercast/evercast/internal/clock"
+	"github.com/evercast/evercast/internal/control"
 	"github.com/evercast/evercast/internal/store"
 	"github.com/evercast/evercast/internal/tasks"
 	"github.com/hibiken/asynq"
@@ -36,6 +38,30 @@ type Store interface {
 	ClipStats(ctx context.Context, sessionID string) (store.ClipStats, error)
 	Rundown(ctx context.Context, sessionID string, opts store.RundownOptions) ([]*evercast.Clip, error)
 	FailClip(ctx context.Context, id string, msg string, at time.Time) (*evercast.Clip, error)
+	GetProducts(ctx context.Context, ids []string) ([]*evercast.Product, error)
+	RecordComments(ctx context.Context, sessionID string, rs []*evercast.CommentRecord) ([]*evercast.CommentRecord, error)
+	KnownComments(ctx context.Context, sessionID string, ids []string) (map[string]bool, error)
+	AnsweredSince(ctx context.Context, sessionID, key string, since time.Time) (bool, error)
+	RepliesSince(ctx context.Context, sessionID string, since time.Time) (planned, pending int, err error)
+}
+
+// Recorder keeps the tamper-evident record (the audit log): what was
+// commanded, by whom, and what happened to sessions and comments.
+type Recorder interface {
+	Record(ctx context.Context, sessionID, kind string, data any) error
+}
+
+// Approvals is the human approval gate on a session's new scripts.
+type Approvals interface {
+	SetRequired(ctx context.Context, sessionID string, required bool, actor string) error
+	Required(ctx context.Context, sessionID string) (bool, error)
+	Pending(ctx context.Context, sessionID string) ([]*audit.Approval, error)
+	Decide(ctx context.Context, clipID string, approve bool, actor, reason string) (*audit.Approval, error)
+}
+
+// Publisher sends live events to consoles and platforms.
+type Publisher interface {
+	Publish(e control.Event)
 }
 
 // Enqueuer puts tasks on the queue (asynq.Client).
@@ -61,9 +87,17 @@ type Options struct {
 	// again (default 45 s).
 	StuckAfter time.Duration
 	// Outputs, when set, reports RTMP push status for Status.
-	Outputs  func(sessionID string) []evercast.OutputStatus
-	Log      *slog.Logger
-	Registry prometheus.Registerer
+	Outputs func(sessionID string) []evercast.OutputStatus
+	// Approvals, when set, lets merchants require human approval of scripts.
+	Approvals Approvals
+	// Events, when set, receives live events.
+	Events Publisher
+	// Recorder, when set, receives the audit records.
+	Recorder Recorder
+	// OnComments, when set, sees every batch of comments as recorded.
+	OnComments func(sessionID string, rs []*evercast.CommentRecord)
+	Log        *slog.Logger
+	Registry   prometheus.Registerer
 }
 
 // Orchestrator plans and dispatches every on-air session it owns.
@@ -75,6 +109,7 @@ type Orchestrator struct {
 	owned     map[string]bool
 	reconcile map[string]bool // sessions whose in-flight work must be re-dispatched
 	lastStuck map[string]time.Time
+	budgets   map[string]*budget
 }
 
 type metrics struct {
@@ -308,6 +343,7 @@ func (x *Orchestrator) planSession(ctx context.Context, s *evercast.Session) err
 		queue = tasks.QueueLow // comfortably ahead: pre-generation
 	}
 	for _, c := range batch {
+		x.publish(s.ID, control.EventClipPlanned, clipData(c))
 		x.metrics.planned.WithLabelValues(string(c.Kind)).Inc()
 		q := queue
 		if c.Priority || c.Kind == evercast.KindStandby || c.Kind == evercast.KindOpening || c.Kind == evercast.KindClosing {
@@ -345,6 +381,8 @@ func (x *Orchestrator) maybeGoLive(ctx context.Context, s *evercast.Session, p p
 		return err
 	}
 	x.o.Log.Info("session live", "session_id", s.ID)
+	x.publish(s.ID, control.EventSessionState, control.SessionStateData{State: evercast.SessionLive, Previous: evercast.SessionWarming, Reason: "ready"})
+	x.record(ctx, s.ID, audit.KindSession, audit.SessionEvent{Event: "live", From: string(evercast.SessionWarming), To: string(evercast.SessionLive)})
 	return nil
 }
 
@@ -376,6 +414,9 @@ func (x *Orchestrator) redispatch(ctx context.Context, s *evercast.Session, all 
 	for _, c := range clips {
 		if !all && now.Sub(lastMoved(c)) < x.o.StuckAfter {
 			continue
+		}
+		if c.Verdict == audit.VerdictPendingApproval {
+			continue // waits for a person, not for a worker
 		}
 		q := tasks.QueueDefault
 		if c.Priority {
@@ -412,6 +453,29 @@ func lastMoved(c *evercast.Clip) time.Time {
 		}
 	}
 	return t
+}
+
+func (x *Orchestrator) publish(sessionID, name string, data any) {
+	if x.o.Events != nil {
+		x.o.Events.Publish(control.Event{SessionID: sessionID, Name: name, At: x.o.Clock.Now(), Data: data})
+	}
+}
+
+// clipData is a clip as the clip.* events show it.
+func clipData(c *evercast.Clip) control.ClipData {
+	return control.ClipData{ClipID: c.ID, Seq: c.Seq, Kind: c.Kind, ProductID: c.ProductID, Language: c.Language, Text: c.Text,
+		CommentID: c.CommentID, Priority: c.Priority, DurationMS: c.DurationMS, StartMS: c.StartMS}
+}
+
+// record appends to the audit log; a failure is logged, never fatal to the
+// stream (the archive check reports gaps).
+func (x *Orchestrator) record(ctx context.Context, sessionID, kind string, data any) {
+	if x.o.Recorder == nil {
+		return
+	}
+	if err := x.o.Recorder.Record(context.WithoutCancel(ctx), sessionID, kind, data); err != nil {
+		x.o.Log.Error("audit record", "session_id", sessionID, "kind", kind, "err", err)
+	}
 }
 
 func (x *Orchestrator) dispatch(ctx context.Context, taskType string, c *evercast.Clip, queue string) {

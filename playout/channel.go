@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/evercast/evercast"
+	"github.com/evercast/evercast/internal/audit"
+	"github.com/evercast/evercast/internal/control"
 	"github.com/evercast/evercast/internal/hls"
 	"github.com/evercast/evercast/internal/media"
 	"github.com/evercast/evercast/internal/mpegts"
@@ -34,6 +36,9 @@ type channel struct {
 	wallBase time.Time
 	tickBase int64
 
+	// cut carries operator cuts (skip, standby, resume) to the air loop.
+	cut chan cutRequest
+
 	standby     *evercast.Clip // the session's standby template
 	standbyData *mpegts.Clip
 	cache       map[string]*mpegts.Clip // clip bytes by video key (prefetched)
@@ -55,7 +60,7 @@ const (
 func (e *Engine) newChannel(parent context.Context, s *evercast.Session) (*channel, error) {
 	ctx, cancel := context.WithCancel(parent)
 	c := &channel{e: e, id: s.ID, log: e.o.Log.With("session_id", s.ID), ctx: ctx, cancel: cancel,
-		done: make(chan struct{}), cache: map[string]*mpegts.Clip{}}
+		done: make(chan struct{}), cache: map[string]*mpegts.Clip{}, cut: make(chan cutRequest, 8)}
 	stats, err := e.o.Source.ClipStats(ctx, s.ID)
 	if err != nil {
 		cancel()
@@ -90,6 +95,7 @@ func (e *Engine) newChannel(parent context.Context, s *evercast.Session) (*chann
 	}
 	for _, o := range s.Outputs {
 		p := newPusher(o, e.o.FFmpeg, c.log)
+		p.onState = func(st evercast.OutputStatus) { e.publish(s.ID, control.EventOutput, st) }
 		c.pushers = append(c.pushers, p)
 		c.pwg.Add(1)
 		go func() {
@@ -101,6 +107,21 @@ func (e *Engine) newChannel(parent context.Context, s *evercast.Session) (*chann
 }
 
 func (c *channel) stop() { c.cancel() }
+
+// cutRequest is an operator's cut as the air loop receives it.
+type cutRequest struct {
+	what string
+	at   time.Time
+}
+
+// request hands a cut to the air loop without waiting for it.
+func (c *channel) request(what string) map[string]any {
+	select {
+	case c.cut <- cutRequest{what: what, at: time.Now()}:
+	default: // a burst of cuts: one pending is as good as many
+	}
+	return map[string]any{"accepted": what, "session_id": c.id}
+}
 
 func (c *channel) outputs() []evercast.OutputStatus {
 	out := make([]evercast.OutputStatus, 0, len(c.pushers))
@@ -145,6 +166,23 @@ func (c *channel) boundaryWall() time.Time {
 	return c.wallBase.Add(ticksToDuration(streamTicks(c.startMS) - c.tickBase))
 }
 
+// replyStages breaks a reply's latency down: from the comment's arrival to
+// scripted, voiced, rendered, and on air.
+func replyStages(c *evercast.Clip) map[string]int64 {
+	out := map[string]int64{}
+	prev := *c.CommentAt
+	for _, st := range []struct {
+		name string
+		at   *time.Time
+	}{{"script", c.ScriptedAt}, {"speech", c.VoicedAt}, {"render", c.RenderedAt}, {"wait_boundary", c.OnAirAt}} {
+		if st.at != nil {
+			out[st.name] = st.at.Sub(prev).Milliseconds()
+			prev = *st.at
+		}
+	}
+	return out
+}
+
 // streamTicks maps a position on the session timeline (ms) to the stream's
 // 90 kHz timestamps, which start at 1.4 s like ffmpeg's own muxer so that
 // the PCR (which runs ahead of the timestamps) never starts by wrapping.
@@ -180,6 +218,7 @@ func (c *channel) airNext() error {
 	if err != nil {
 		return err
 	}
+	c.e.publish(c.id, control.EventClipCued, clipData(clip))
 	if err := c.air(clip, data); err != nil {
 		return err
 	}
@@ -187,8 +226,17 @@ func (c *channel) airNext() error {
 	if c.e.o.Fast {
 		end = c.e.o.Clock.Now()
 	}
-	if _, err := src.MarkAired(context.WithoutCancel(c.ctx), clip.ID, end); err != nil {
+	airedClip, err := src.MarkAired(context.WithoutCancel(c.ctx), clip.ID, end)
+	if err != nil {
 		return fmt.Errorf("mark aired: %w", err)
+	}
+	c.e.record(c.ctx, c.id, audit.KindClipAired, audit.ClipAiredOf(airedClip))
+	c.e.publish(c.id, control.EventClipAired, clipData(airedClip))
+	c.e.publish(c.id, control.EventPlayhead, control.PlayheadData{ClipID: airedClip.ID, Seq: airedClip.Seq, PositionMS: c.startMS, AiredSeconds: float64(c.startMS) / 1000})
+	if airedClip.Kind == evercast.KindReply && airedClip.CommentAt != nil && airedClip.OnAirAt != nil {
+		rd := control.ReplyData{CommentID: airedClip.CommentID, ClipID: airedClip.ID, State: "aired", Text: airedClip.Text,
+			LatencyMS: airedClip.OnAirAt.Sub(*airedClip.CommentAt).Milliseconds(), Stages: replyStages(airedClip)}
+		c.e.publish(c.id, control.EventReply, rd)
 	}
 	c.e.m.aired.WithLabelValues(string(clip.Kind)).Inc()
 	if c.e.o.OnAired != nil {

@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/evercast/evercast"
+	"github.com/evercast/evercast/internal/audit"
 	"github.com/evercast/evercast/internal/clock"
+	"github.com/evercast/evercast/internal/control"
 	"github.com/evercast/evercast/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -36,6 +38,16 @@ type Source interface {
 	SetSessionState(ctx context.Context, id string, to evercast.SessionState, from ...evercast.SessionState) (*evercast.Session, error)
 	ListClips(ctx context.Context, f store.ClipFilter) ([]*evercast.Clip, error)
 	FailClip(ctx context.Context, id string, msg string, at time.Time) (*evercast.Clip, error)
+}
+
+// Recorder keeps the tamper-evident record of everything aired.
+type Recorder interface {
+	Record(ctx context.Context, sessionID, kind string, data any) error
+}
+
+// Publisher sends live events to consoles and platforms.
+type Publisher interface {
+	Publish(e control.Event)
 }
 
 // Objects reads clips from the object store.
@@ -63,6 +75,11 @@ type Options struct {
 	Poll     time.Duration
 	Log      *slog.Logger
 	Registry prometheus.Registerer
+	// Events, when set, receives live events: clips cued and aired, the
+	// playhead, RTMP target states.
+	Events Publisher
+	// Recorder, when set, receives an audit record for every aired clip.
+	Recorder Recorder
 	// OnAired, when set, is called after each clip has aired.
 	OnAired func(c *evercast.Clip)
 }
@@ -226,5 +243,52 @@ func (e *Engine) endSession(ctx context.Context, id string) error {
 	if err != nil && !errors.Is(err, evercast.ErrConflict) {
 		return fmt.Errorf("end session: %w", err)
 	}
+	if err == nil {
+		e.record(ctx, id, audit.KindSession, audit.SessionEvent{Event: "ended", To: string(evercast.SessionEnded), Note: "closing aired"})
+		e.publish(id, control.EventSessionState, control.SessionStateData{State: evercast.SessionEnded, Reason: "closing aired"})
+	}
 	return nil
+}
+
+func (e *Engine) publish(sessionID, name string, data any) {
+	if e.o.Events != nil {
+		e.o.Events.Publish(control.Event{SessionID: sessionID, Name: name, At: time.Now(), Data: data})
+	}
+}
+
+func clipData(c *evercast.Clip) control.ClipData {
+	return control.ClipData{ClipID: c.ID, Seq: c.Seq, Kind: c.Kind, ProductID: c.ProductID, Language: c.Language, Text: c.Text,
+		CommentID: c.CommentID, Priority: c.Priority, DurationMS: c.DurationMS, StartMS: c.StartMS}
+}
+
+func (e *Engine) record(ctx context.Context, sessionID, kind string, data any) {
+	if e.o.Recorder == nil {
+		return
+	}
+	if err := e.o.Recorder.Record(context.WithoutCancel(ctx), sessionID, kind, data); err != nil {
+		e.o.Log.Error("audit record", "session_id", sessionID, "kind", kind, "err", err)
+	}
+}
+
+// ErrNotAiring is returned for a command to a session this engine is not
+// airing.
+var ErrNotAiring = fmt.Errorf("playout: session not on air here: %w", evercast.ErrNotFound)
+
+// Command asks the channel of a session to cut what is on air: "skip" ends
+// the current clip, "standby" cuts to the standby loop (the session is
+// paused), "resume" ends the standby clip so the rundown goes on. The cut
+// lands at the next point where the stream can be joined gaplessly.
+func (e *Engine) Command(ctx context.Context, sessionID, what string) (map[string]any, error) {
+	switch what {
+	case "skip", "standby", "resume":
+	default:
+		return nil, fmt.Errorf("playout command %q: %w", what, evercast.ErrInvalid)
+	}
+	e.mu.Lock()
+	c := e.ch[sessionID]
+	e.mu.Unlock()
+	if c == nil {
+		return nil, ErrNotAiring
+	}
+	return c.request(what), nil
 }

@@ -27,6 +27,8 @@ type pusher struct {
 	ffmpeg string
 	log    *slog.Logger
 	in     chan []byte
+	// onState, when set, hears every change of state.
+	onState func(evercast.OutputStatus)
 
 	mu         sync.Mutex
 	state      string
@@ -67,10 +69,14 @@ func (p *pusher) Write(seg []byte) {
 
 func (p *pusher) setState(s string, err error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	changed := p.state != s
 	p.state = s
 	if err != nil {
 		p.lastErr = err.Error()
+	}
+	p.mu.Unlock()
+	if changed && p.onState != nil {
+		p.onState(p.Status())
 	}
 }
 

@@ -2,6 +2,7 @@ package workers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/evercast/evercast"
 	"github.com/evercast/evercast/assets"
+	"github.com/evercast/evercast/internal/audit"
+	"github.com/evercast/evercast/internal/control"
 	"github.com/evercast/evercast/internal/mpegts"
 	"github.com/evercast/evercast/internal/store"
 	"github.com/evercast/evercast/internal/tasks"
@@ -38,13 +41,96 @@ func (w *Workers) Script(ctx context.Context, p tasks.Payload) error {
 	case evercast.KindSay:
 		req.Say = c.Brief
 	}
-	text, writer, verdict, err := w.write(ctx, req)
+	if c.Kind == evercast.KindReply && c.Beat > 0 {
+		// A reply's continuation: the model already wrote it.
+		req.Kind, req.Say = evercast.KindSay, c.Brief
+	}
+	if st, ok := w.o.Writer.(streamer); ok && c.Kind == evercast.KindReply && c.Beat == 0 {
+		if done, err := w.replyStreaming(ctx, c, p, req, st); done || err != nil {
+			return err
+		}
+	}
+	text, writer, verdict, err := w.write(ctx, c, req)
 	if err != nil {
 		return err
 	}
+	return w.scripted(ctx, c, p, text, writer, verdict)
+}
+
+// streamer writes an answer sentence by sentence (the LLM writer).
+type streamer interface {
+	Stream(ctx context.Context, r script.Request) (*script.Stream, error)
+}
+
+// replyStreaming voices a reply's first sentence while the model still
+// writes the second, which becomes a continuation clip airing right after.
+// done is false when the caller should write the reply the ordinary way
+// (the model failed, or its first sentence did not pass the check).
+func (w *Workers) replyStreaming(ctx context.Context, c *evercast.Clip, p tasks.Payload, req script.Request, st streamer) (bool, error) {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := st.Stream(sctx, req)
+	if err != nil {
+		w.o.Log.Warn("reply stream failed; writing it whole", "clip_id", c.ID, "err", err)
+		return false, nil
+	}
+	first, err := stream.First(sctx)
+	if err != nil {
+		return false, nil
+	}
+	chk := w.checkFn(ctx, c, req)
+	r := chk(first.Text, first.Writer)
+	if !r.OK {
+		return false, nil
+	}
+	if err := w.scripted(ctx, c, p, first.Text, first.Writer, r.Verdict); err != nil {
+		return true, err
+	}
+	rest, err := stream.Rest(sctx)
+	if err != nil || rest.Text == "" {
+		return true, nil
+	}
+	if r := chk(rest.Text, rest.Writer); !r.OK {
+		return true, nil // the second sentence is dropped, never voiced
+	}
+	cont := &evercast.Clip{ID: evercast.NewID(evercast.PrefixClip), SessionID: c.SessionID, Kind: evercast.KindReply, Beat: 1,
+		Priority: true, Language: c.Language, ProductID: c.ProductID, CommentID: c.CommentID, CommentAt: c.CommentAt,
+		Brief: rest.Text, State: evercast.ClipPlanned, PlannedAt: w.o.Now()}
+	if err := w.o.Store.PlanClips(ctx, c.SessionID, []*evercast.Clip{cont}, nil); err != nil {
+		w.o.Log.Warn("plan reply continuation", "clip_id", c.ID, "err", err)
+		return true, nil
+	}
+	t, err := tasks.New(tasks.TypeScript, tasks.Payload{ClipID: cont.ID, SessionID: c.SessionID}, tasks.QueueCritical)
+	if err == nil {
+		_, err = w.o.Queue.EnqueueContext(ctx, t)
+	}
+	if err != nil {
+		w.o.Log.Warn("enqueue reply continuation", "clip_id", cont.ID, "err", err)
+	}
+	return true, nil
+}
+
+// scripted stores the checked text and sends the clip on to speech, or
+// to a person when the session requires approval.
+func (w *Workers) scripted(ctx context.Context, c *evercast.Clip, p tasks.Payload, text, writer, verdict string) error {
 	ok, err := w.advance(ctx, c, store.ClipUpdate{State: evercast.ClipScripted, Text: &text, Writer: &writer, Verdict: &verdict})
 	if err != nil || !ok {
 		return err
+	}
+	if w.o.Approvals != nil && c.Kind != evercast.KindStandby {
+		required, err := w.o.Approvals.Required(ctx, c.SessionID)
+		if err != nil {
+			return err
+		}
+		if required {
+			scripted, err := w.o.Store.GetClip(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			// The clip waits for a person; approving it enqueues speech.
+			_, err = w.o.Approvals.Request(ctx, scripted)
+			return err
+		}
 	}
 	return w.next(ctx, tasks.TypeSpeech, p)
 }
@@ -53,13 +139,25 @@ func (w *Workers) Script(ctx context.Context, p tasks.Payload) error {
 // with the findings a bounded number of times; then falls back to a script
 // composed only from catalog facts. Nothing that fails the check is
 // returned.
-func (w *Workers) write(ctx context.Context, req script.Request) (text, writer, verdict string, err error) {
-	check := func(t string) CheckResult {
+// checkFn returns the claims check of a clip's drafts, which records every
+// verdict with its attempt number.
+func (w *Workers) checkFn(ctx context.Context, c *evercast.Clip, req script.Request) func(t, by string) CheckResult {
+	attempt := 0
+	return func(t, by string) CheckResult {
+		var r CheckResult
 		if w.o.Checker == nil {
-			return CheckResult{OK: true, Verdict: "unchecked"}
+			r = CheckResult{OK: true, Verdict: "unchecked"}
+		} else {
+			r = w.o.Checker.Check(ctx, CheckInput{Language: req.Language, Text: t, Product: req.Product, Catalog: req.Products, At: w.o.Now()})
 		}
-		return w.o.Checker.Check(ctx, CheckInput{Language: req.Language, Text: t, Product: req.Product, Catalog: req.Products, At: w.o.Now()})
+		attempt++
+		w.recordVerdict(ctx, c, attempt, by, t, r)
+		return r
 	}
+}
+
+func (w *Workers) write(ctx context.Context, c *evercast.Clip, req script.Request) (text, writer, verdict string, err error) {
+	check := w.checkFn(ctx, c, req)
 	primary := w.o.Writer
 	if primary == nil {
 		primary = w.o.Fallback
@@ -78,7 +176,7 @@ func (w *Workers) write(ctx context.Context, req script.Request) (text, writer, 
 			w.o.Log.Warn("script writer failed; using the catalog-only writer", "clip_id", req.ClipID, "err", werr)
 			break
 		}
-		r := check(sc.Text)
+		r := check(sc.Text, sc.Writer)
 		if r.OK {
 			return sc.Text, sc.Writer, r.Verdict, nil
 		}
@@ -101,11 +199,29 @@ func (w *Workers) write(ctx context.Context, req script.Request) (text, writer, 
 		if ferr != nil {
 			continue
 		}
-		if res := check(sc.Text); res.OK {
+		if res := check(sc.Text, sc.Writer); res.OK {
 			return sc.Text, sc.Writer, res.Verdict, nil
 		}
 	}
 	return "", "", "", fmt.Errorf("no script passed the claims check: %w", asynq.SkipRetry)
+}
+
+// recordVerdict puts one judged draft on the record.
+func (w *Workers) recordVerdict(ctx context.Context, c *evercast.Clip, attempt int, writer, text string, r CheckResult) {
+	if w.o.Recorder == nil {
+		return
+	}
+	v := audit.Verdict{ClipID: c.ID, Attempt: attempt, Writer: writer, Text: text, OK: r.OK, Outcome: "voiced"}
+	if !r.OK {
+		v.Outcome = "rewrite"
+		var d struct{ Category, Span, Reason string }
+		if json.Unmarshal([]byte(r.Verdict), &d) == nil {
+			v.Category, v.Span, v.Reason = d.Category, d.Span, d.Reason
+		}
+	}
+	if err := w.o.Recorder.Record(context.WithoutCancel(ctx), c.SessionID, audit.KindVerdict, v); err != nil {
+		w.o.Log.Error("audit record", "clip_id", c.ID, "err", err)
+	}
 }
 
 // Speech voices the script and stores the audio under its content address.
@@ -113,6 +229,15 @@ func (w *Workers) Speech(ctx context.Context, p tasks.Payload) error {
 	c, err := w.load(ctx, p, evercast.ClipScripted)
 	if c == nil || err != nil {
 		return err
+	}
+	if w.o.Approvals != nil && c.Kind != evercast.KindStandby {
+		ok, err := w.o.Approvals.Cleared(ctx, c)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil // waiting for approval (or rejected): nothing to voice yet
+		}
 	}
 	key := ""
 	if c.Kind != evercast.KindStandby {
@@ -237,6 +362,11 @@ func (w *Workers) Store(ctx context.Context, p tasks.Payload) error {
 		return err
 	}
 	if ok {
+		if done, err := w.o.Store.GetClip(ctx, c.ID); err == nil {
+			d := clipData(done)
+			d.Timings = timings(done, w.o.Now())
+			w.publish(c.SessionID, control.EventClipReady, d)
+		}
 		if err := w.o.Objects.Remove(ctx, p.StagingKey); err != nil {
 			w.o.Log.Warn("remove staged clip", "key", p.StagingKey, "err", err)
 		}

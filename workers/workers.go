@@ -11,10 +11,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/evercast/evercast"
 	"github.com/evercast/evercast/internal/aigc"
+	"github.com/evercast/evercast/internal/audit"
+	"github.com/evercast/evercast/internal/control"
 	"github.com/evercast/evercast/internal/store"
 	"github.com/evercast/evercast/internal/tasks"
 	"github.com/evercast/evercast/workers/render"
@@ -32,6 +35,7 @@ type Store interface {
 	GetProducts(ctx context.Context, ids []string) ([]*evercast.Product, error)
 	AdvanceClip(ctx context.Context, id string, from evercast.ClipState, u store.ClipUpdate) (*evercast.Clip, error)
 	FailClip(ctx context.Context, id string, msg string, at time.Time) (*evercast.Clip, error)
+	PlanClips(ctx context.Context, sessionID string, clips []*evercast.Clip, plannerState []byte) error
 }
 
 // Objects is what the workers need of the object store.
@@ -73,6 +77,24 @@ type CheckResult struct {
 	Feedback []string // for the writer's rewrite
 }
 
+// Recorder keeps the tamper-evident record: every judged script.
+type Recorder interface {
+	Record(ctx context.Context, sessionID, kind string, data any) error
+}
+
+// Publisher sends live events to consoles and platforms.
+type Publisher interface {
+	Publish(e control.Event)
+}
+
+// Approvals is the human approval gate a merchant may require on a
+// session's new scripts.
+type Approvals interface {
+	Required(ctx context.Context, sessionID string) (bool, error)
+	Request(ctx context.Context, clip *evercast.Clip) (*audit.Approval, error)
+	Cleared(ctx context.Context, clip *evercast.Clip) (bool, error)
+}
+
 // Options wire the workers.
 type Options struct {
 	Store    Store
@@ -83,6 +105,11 @@ type Options struct {
 	Speech   speech.Synthesizer
 	Renderer Renderer
 	Checker  Checker
+	Recorder Recorder
+	Events   Publisher
+	// Approvals, when set, holds scripts of sessions that require human
+	// approval until someone approves them.
+	Approvals Approvals
 	// Avatar loads an avatar pack by name.
 	Avatar func(name string) (*render.Avatar, error)
 	// Rewrites bounds how often a failing script goes back to the writer.
@@ -172,8 +199,14 @@ func (w *Workers) wrap(stage string, h handler) asynq.HandlerFunc {
 			log.Error("stage failed for good", "err", err)
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
-			if _, ferr := w.o.Store.FailClip(fctx, p.ClipID, fmt.Sprintf("%s: %v", stage, err), w.o.Now()); ferr != nil && !errors.Is(ferr, evercast.ErrConflict) {
+			failed, ferr := w.o.Store.FailClip(fctx, p.ClipID, fmt.Sprintf("%s: %v", stage, err), w.o.Now())
+			if ferr != nil && !errors.Is(ferr, evercast.ErrConflict) {
 				log.Error("mark clip failed", "err", ferr)
+			}
+			if ferr == nil {
+				d := clipData(failed)
+				d.Stage, d.Error, d.Attempt, d.Timings = strings.TrimPrefix(stage, "clip:"), err.Error(), retry+1, timings(failed, w.o.Now())
+				w.publish(p.SessionID, control.EventClipFailed, d)
 			}
 		}()
 		start := time.Now()
@@ -256,8 +289,37 @@ func (w *Workers) tempDir() (string, error) {
 	return os.MkdirTemp(w.o.TempDir, "evercast-render-")
 }
 
+func (w *Workers) publish(sessionID, name string, data any) {
+	if w.o.Events != nil {
+		w.o.Events.Publish(control.Event{SessionID: sessionID, Name: name, At: w.o.Now(), Data: data})
+	}
+}
+
+func clipData(c *evercast.Clip) control.ClipData {
+	return control.ClipData{ClipID: c.ID, Kind: c.Kind, ProductID: c.ProductID, Language: c.Language, Text: c.Text,
+		CommentID: c.CommentID, Priority: c.Priority, DurationMS: c.DurationMS}
+}
+
+// timings breaks a clip's way through the pipeline down by stage.
+func timings(c *evercast.Clip, now time.Time) *control.ClipTimings {
+	ms := func(a time.Time, b *time.Time) int64 {
+		if b == nil || b.Before(a) {
+			return 0
+		}
+		return b.Sub(a).Milliseconds()
+	}
+	t := &control.ClipTimings{TotalMS: now.Sub(c.PlannedAt).Milliseconds()}
+	t.ScriptMS = ms(c.PlannedAt, c.ScriptedAt)
+	if c.ScriptedAt != nil {
+		t.SpeechMS = ms(*c.ScriptedAt, c.VoicedAt)
+	}
+	if c.VoicedAt != nil {
+		t.RenderMS = ms(*c.VoicedAt, c.RenderedAt)
+	}
+	return t
+}
+
 // label is the hidden AIGC label of a clip.
 func (w *Workers) label(c *evercast.Clip) aigc.Label {
 	return aigc.Label{AIGenerated: true, Provider: w.o.Provider, ContentID: c.ID, Producer: "Evercast"}
 }
-

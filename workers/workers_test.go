@@ -13,10 +13,12 @@ import (
 	"github.com/evercast/evercast/assets"
 	"github.com/evercast/evercast/assets/avatars"
 	"github.com/evercast/evercast/internal/aigc"
+	"github.com/evercast/evercast/internal/llmtest"
 	"github.com/evercast/evercast/internal/mpegts"
 	"github.com/evercast/evercast/internal/s3local"
 	"github.com/evercast/evercast/internal/store"
 	"github.com/evercast/evercast/internal/tasks"
+	"github.com/evercast/evercast/prompts"
 	"github.com/evercast/evercast/workers/render"
 	"github.com/evercast/evercast/workers/script"
 	"github.com/evercast/evercast/workers/speech"
@@ -292,5 +294,47 @@ func TestWriterErrors(t *testing.T) {
 	f2.w.Register(mux)
 	if err := mux.ProcessTask(ctx, tk2); err == nil || errors.Is(err, asynq.SkipRetry) {
 		t.Fatalf("transient writer error: %v", err)
+	}
+}
+
+func TestReplyStreamsInTwoClips(t *testing.T) {
+	srv := llmtest.New()
+	defer srv.Close()
+	srv.TokensPerSecond = 200
+	srv.Reply = func([]llmtest.Message) string { return "The promotion price is 49.9 yuan. Tap the cart to order." }
+	set, err := prompts.Load()
+	must(t, err)
+	llm, err := script.NewLLM(script.LLMOptions{BaseURL: srv.BaseURL(), Model: "m"}, set)
+	must(t, err)
+	f := newFixture(t, llm, nil)
+	c := &evercast.Clip{Kind: evercast.KindReply, Language: evercast.LangEN, ProductID: f.prod.ID, Priority: true, CommentID: "c1", Brief: "how much?"}
+	must(t, f.st.PlanClips(f.ctx, f.sess.ID, []*evercast.Clip{c}, nil))
+	tk, _ := tasks.New(tasks.TypeScript, tasks.Payload{ClipID: c.ID, SessionID: f.sess.ID}, tasks.QueueCritical)
+	must(t, f.run(t, tk))
+	got, _ := f.st.GetClip(f.ctx, c.ID)
+	if got.State != evercast.ClipScripted || got.Text != "The promotion price is 49.9 yuan." {
+		t.Fatalf("first clip %+v", got)
+	}
+	if n := len(f.q.tasks); n != 2 {
+		t.Fatalf("%d tasks enqueued, want speech for the first clip and script for the continuation", n)
+	}
+	var cont *evercast.Clip
+	clips, _ := f.st.ListClips(f.ctx, store.ClipFilter{SessionID: f.sess.ID})
+	for _, x := range clips {
+		if x.ID != c.ID {
+			cont = x
+		}
+	}
+	if cont == nil || cont.Beat != 1 || cont.CommentID != "c1" || !cont.Priority || cont.Brief != "Tap the cart to order." {
+		t.Fatalf("continuation %+v", cont)
+	}
+	tk2, _ := tasks.New(tasks.TypeScript, tasks.Payload{ClipID: cont.ID, SessionID: f.sess.ID}, tasks.QueueCritical)
+	must(t, f.run(t, tk2))
+	got2, _ := f.st.GetClip(f.ctx, cont.ID)
+	if got2.State != evercast.ClipScripted || got2.Text != "Tap the cart to order." {
+		t.Fatalf("continuation after script %+v", got2)
+	}
+	if reqs := srv.Requests(); len(reqs) != 1 {
+		t.Fatalf("the model was asked %d times, want once", len(reqs))
 	}
 }

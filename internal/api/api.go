@@ -79,6 +79,14 @@ type Config struct {
 	// Control is the orchestrator. When nil, start, stop and rundown answer
 	// 503 and a session's status is its stored state only.
 	Control Controller
+	// Interactions takes viewer comments. When nil, the comment routes
+	// answer 503.
+	Interactions Interactions
+	// Ops runs commands, the kill switch, approvals and audit reads. When
+	// nil, those routes answer 503.
+	Ops Operations
+	// WebSocket serves the control channel at /v1/ws/control.
+	WebSocket http.Handler
 	// AdminToken is the operator token. Empty disables operator access.
 	AdminToken string
 	// HLSDir returns the directory of a session's live HLS window
@@ -98,14 +106,17 @@ type Config struct {
 
 // Server is the HTTP edge. It is safe for concurrent use.
 type Server struct {
-	store     Store
-	control   Controller
-	adminHash *[sha256.Size]byte
-	hlsDir    func(string) string
-	registry  *prometheus.Registry
-	log       *slog.Logger
-	maxBody   int64
-	version   string
+	store        Store
+	control      Controller
+	interactions Interactions
+	ws           http.Handler
+	ops          Operations
+	adminHash    *[sha256.Size]byte
+	hlsDir       func(string) string
+	registry     *prometheus.Registry
+	log          *slog.Logger
+	maxBody      int64
+	version      string
 
 	metrics        *httpMetrics
 	metricsHandler http.Handler
@@ -116,13 +127,16 @@ type Server struct {
 // New builds a Server from cfg.
 func New(cfg Config) *Server {
 	s := &Server{
-		store:    cfg.Store,
-		control:  cfg.Control,
-		hlsDir:   cfg.HLSDir,
-		registry: cfg.Metrics,
-		log:      cfg.Log,
-		maxBody:  cfg.MaxBody,
-		version:  cfg.Version,
+		store:        cfg.Store,
+		control:      cfg.Control,
+		interactions: cfg.Interactions,
+		ws:           cfg.WebSocket,
+		ops:          cfg.Ops,
+		hlsDir:       cfg.HLSDir,
+		registry:     cfg.Metrics,
+		log:          cfg.Log,
+		maxBody:      cfg.MaxBody,
+		version:      cfg.Version,
 	}
 	if cfg.AdminToken != "" {
 		h := sha256.Sum256([]byte(cfg.AdminToken))

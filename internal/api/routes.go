@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/evercast/evercast"
 	"github.com/evercast/evercast/internal/console"
 )
 
@@ -25,8 +26,8 @@ type route struct {
 	pattern string // a net/http ServeMux path pattern
 	access  access
 	handle  handlerFunc
-	// console marks the console's static files, which the OpenAPI document
-	// does not describe.
+	// console marks the console's static files and the websocket, which the
+	// OpenAPI document does not describe.
 	console bool
 }
 
@@ -40,6 +41,10 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/v1/openapi.json", access: public, handle: serveOpenAPI},
 		{method: "GET", pattern: "/{$}", access: public, handle: consoleFiles, console: true},
 		{method: "GET", pattern: console.AssetPrefix, access: public, handle: consoleFiles, console: true},
+		// The control channel authenticates the upgrade itself (a token in
+		// the header or the websocket subprotocol); its protocol is
+		// docs/control-protocol.md, not OpenAPI.
+		{method: "GET", pattern: "/v1/ws/control", access: public, handle: s.serveControl, console: true},
 
 		{method: "POST", pattern: "/v1/merchants", access: operator, handle: s.createMerchant},
 		{method: "GET", pattern: "/v1/merchants", access: operator, handle: s.listMerchants},
@@ -68,6 +73,17 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/v1/sessions/{id}/status", access: anyToken, handle: s.sessionStatus},
 		{method: "GET", pattern: "/v1/sessions/{id}/rundown", access: anyToken, handle: s.sessionRundown},
 		{method: "GET", pattern: "/v1/sessions/{id}/hls/{file}", access: anyToken, handle: s.serveHLS},
+		{method: "POST", pattern: "/v1/sessions/{id}/comments", access: anyToken, handle: s.postComments},
+		{method: "GET", pattern: "/v1/sessions/{id}/comments", access: anyToken, handle: s.listComments},
+		{method: "POST", pattern: "/v1/sessions/{id}/commands", access: anyToken, handle: s.postCommand},
+		{method: "PUT", pattern: "/v1/sessions/{id}/approval", access: anyToken, handle: s.putApprovalPolicy},
+		{method: "GET", pattern: "/v1/sessions/{id}/approvals", access: anyToken, handle: s.listApprovals},
+		{method: "POST", pattern: "/v1/approvals/{clip_id}", access: anyToken, handle: s.decideApproval},
+		{method: "GET", pattern: "/v1/sessions/{id}/audit", access: anyToken, handle: s.listAudit},
+		{method: "GET", pattern: "/v1/sessions/{id}/audit/verify", access: anyToken, handle: s.verifyAudit},
+		{method: "POST", pattern: "/v1/merchants/{id}/cut", access: operator, handle: s.cutMerchant},
+		{method: "POST", pattern: "/v1/catalog", access: anyToken, handle: s.importCatalog},
+		{method: "GET", pattern: "/v1/catalog", access: anyToken, handle: s.exportCatalog},
 	}
 }
 
@@ -93,6 +109,7 @@ func (s *Server) adapt(rt route) http.Handler {
 				return
 			}
 			info.caller = c.String()
+			r = r.WithContext(evercast.WithActor(r.Context(), actorOf(c)))
 			if rt.access == operator && !c.operator {
 				s.writeError(w, r, errForbidden)
 				return
@@ -112,4 +129,21 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *caller) erro
 type health struct {
 	Status  string `json:"status"`
 	Version string `json:"version,omitempty"`
+}
+
+// actorOf names the caller in audit records: "operator" or
+// "merchant:<id>".
+func actorOf(c *caller) string {
+	if c.operator {
+		return "operator"
+	}
+	return "merchant:" + c.merchant.ID
+}
+
+func (s *Server) serveControl(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	if s.ws == nil {
+		return errNoController
+	}
+	s.ws.ServeHTTP(w, r)
+	return nil
 }

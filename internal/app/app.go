@@ -22,8 +22,11 @@ import (
 	"github.com/evercast/evercast/assets"
 	"github.com/evercast/evercast/assets/avatars"
 	"github.com/evercast/evercast/internal/api"
+	"github.com/evercast/evercast/internal/audit"
 	"github.com/evercast/evercast/internal/clock"
 	"github.com/evercast/evercast/internal/config"
+	"github.com/evercast/evercast/internal/control"
+	"github.com/evercast/evercast/internal/events"
 	"github.com/evercast/evercast/internal/queue"
 	"github.com/evercast/evercast/internal/redislocal"
 	"github.com/evercast/evercast/internal/s3local"
@@ -51,6 +54,10 @@ type App struct {
 	Objects  *assets.Store
 	Registry *prometheus.Registry
 
+	Bus          *events.Bus
+	Hub          *control.Hub
+	Audit        *audit.Log
+	Archiver     *audit.Archiver
 	Orchestrator *orchestrator.Orchestrator
 	Playout      *playout.Engine
 	Workers      *workers.Workers
@@ -125,11 +132,29 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, er
 		return nil, err
 	}
 
+	if a.Bus, err = events.New(a.redisOpt, cfg.Instance(), log.With("component", "events")); err != nil {
+		return nil, err
+	}
+	if err := a.Store.GuardAudit(ctx); err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	a.Audit = audit.NewLog(a.Store, nil)
+	rec := &recorder{log: a.Audit, st: a.Store}
+	approvals := audit.NewApprovals(a.Store, a.Audit)
+	if cfg.Has(config.RoleOrchestrator) {
+		if a.Archiver, err = audit.NewArchiver(audit.ArchiverOptions{
+			Store: a.Store, Client: a.Objects.Client(), Bucket: audit.ArchiveBucket(cfg.S3Bucket), Region: cfg.S3Region,
+			Retention: cfg.AuditRetention, Log: log.With("component", "audit"),
+		}); err != nil {
+			return nil, fmt.Errorf("audit archive: %w", err)
+		}
+	}
+
 	clk := clock.Clock(clock.Real{})
 	if cfg.Has(config.RolePlayout) {
 		a.Playout = playout.New(playout.Options{
 			Source: a.Store, Objects: a.Objects, Clock: clk, Fast: cfg.Fast(), Stall: cfg.StallTimeout,
-			HLSRoot: cfg.Path("hls"), HLSWindow: cfg.HLSWindow, FFmpeg: cfg.FFmpeg,
+			HLSRoot: cfg.Path("hls"), HLSWindow: cfg.HLSWindow, FFmpeg: cfg.FFmpeg, Recorder: rec, Events: a.Bus,
 			Log: log.With("component", "playout"), Registry: a.Registry,
 		})
 	}
@@ -143,12 +168,12 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, er
 			reg = a.Registry
 		}
 		a.Orchestrator = orchestrator.New(orchestrator.Options{
-			Store: a.Store, Queue: a.client, Clock: clk, Owner: cfg.Instance(), Outputs: outputs,
+			Store: a.Store, Queue: a.client, Clock: clk, Owner: cfg.Instance(), Outputs: outputs, Recorder: rec, Events: a.Bus, Approvals: approvals,
 			Tick: tickFor(cfg), Log: log.With("component", "orchestrator"), Registry: reg,
 		})
 	}
 	if cfg.Has(config.RoleWorker) {
-		if a.Workers, err = a.buildWorkers(ctx); err != nil {
+		if a.Workers, err = a.buildWorkers(ctx, rec, approvals); err != nil {
 			return nil, err
 		}
 	}
@@ -158,10 +183,19 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, er
 			fmt.Fprintf(os.Stderr, "evercast: operator token (EVERCAST_ADMIN_TOKEN) for this run: %s\n", a.Config.AdminToken)
 		}
 		hlsRoot := cfg.Path("hls")
+		a.Hub = control.NewHub(control.HubOptions{Registry: a.Registry, Log: log.With("component", "control")})
+		cmd := commander{o: a.Orchestrator, pl: a.Playout, hub: a.Hub}
+		ws := a.Hub.Handler(control.HandlerOptions{
+			Auth: authenticator{admin: a.Config.AdminToken, st: a.Store}, Sessions: sessionsOf{a.Store},
+			Commands: cmd, Comments: commentSink{a.Orchestrator},
+		})
 		a.API = api.New(api.Config{
-			Store: storeAdapter{a.Store}, Control: a.Orchestrator, AdminToken: a.Config.AdminToken,
-			HLSDir:  func(id string) string { return playout.HLSDir(hlsRoot, id) },
-			Metrics: a.Registry, Log: log.With("component", "api"), Version: version,
+			WebSocket: ws,
+			Ops:       operations{cmd: cmd, st: a.Store, log: a.Audit},
+			Store:     storeAdapter{a.Store}, Control: a.Orchestrator, AdminToken: a.Config.AdminToken,
+			Interactions: interactions{a.Orchestrator, a.Store},
+			HLSDir:       func(id string) string { return playout.HLSDir(hlsRoot, id) },
+			Metrics:      a.Registry, Log: log.With("component", "api"), Version: version,
 		})
 	}
 	return a, nil
@@ -192,7 +226,7 @@ func pingRedis(ctx context.Context, opt asynq.RedisConnOpt) error {
 	}
 }
 
-func (a *App) buildWorkers(ctx context.Context) (*workers.Workers, error) {
+func (a *App) buildWorkers(ctx context.Context, rec workers.Recorder, approvals workers.Approvals) (*workers.Workers, error) {
 	cfg := a.Config
 	font, err := FindFont(cfg.FontPath)
 	if err != nil {
@@ -223,7 +257,7 @@ func (a *App) buildWorkers(ctx context.Context) (*workers.Workers, error) {
 	}
 	return workers.New(workers.Options{
 		Store: a.Store, Objects: a.Objects, Queue: a.client, Writer: writer, Speech: voices,
-		Renderer: r, Checker: newChecker(), Avatar: loadAvatar, TempDir: os.TempDir(),
+		Renderer: r, Checker: newChecker(), Recorder: rec, Events: a.Bus, Approvals: approvals, Avatar: loadAvatar, TempDir: os.TempDir(),
 		Log: a.Log.With("component", "workers"), Registry: a.Registry,
 	}), nil
 }
@@ -267,9 +301,13 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		a.listener = ln
 		srv := &http.Server{Handler: a.API.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		run("events", func(ctx context.Context) error {
+			return a.Bus.Subscribe(ctx, func(e control.Event) { a.Hub.Publish(e) })
+		})
 		run("http", func(ctx context.Context) error {
 			go func() {
 				<-ctx.Done()
+				_ = a.Hub.Close()
 				sctx, c := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 				defer c()
 				_ = srv.Shutdown(sctx)
@@ -284,10 +322,16 @@ func (a *App) Run(ctx context.Context) error {
 	if a.Config.Has(config.RoleOrchestrator) && a.Orchestrator != nil {
 		run("orchestrator", a.Orchestrator.Run)
 	}
+	if a.Archiver != nil {
+		run("audit-archive", a.Archiver.Run)
+	}
 	if a.Workers != nil {
 		srv := asynq.NewServer(a.redisOpt, asynq.Config{
 			Concurrency: a.Config.WorkerConcurrency, Queues: queueWeights(), Logger: queue.Logger{Log: a.Log},
 			LogLevel: asynq.WarnLevel, ShutdownTimeout: 20 * time.Second,
+			// Idle workers look for new tasks every 50 ms (asynq's default
+			// is a second): a reply passes four stages, each a dequeue.
+			TaskCheckInterval: 50 * time.Millisecond,
 			RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
 				return min(time.Duration(1<<min(n, 5))*time.Second, 30*time.Second)
 			},
@@ -330,6 +374,9 @@ func (a *App) Addr() string {
 // Close releases what Build opened.
 func (a *App) Close() {
 	a.closeOnce.Do(func() {
+		if a.Bus != nil {
+			_ = a.Bus.Close()
+		}
 		if a.client != nil {
 			a.client.Close()
 		}
@@ -392,5 +439,6 @@ func BuildData(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App
 	if a.Objects, err = assets.Open(ctx, s3); err != nil {
 		return nil, err
 	}
+	a.Audit = audit.NewLog(a.Store, nil)
 	return a, nil
 }

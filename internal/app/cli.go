@@ -31,6 +31,9 @@ Usage:
   evercast moderate --catalog FILE [--answer] < comments.jsonl
                                          decide what the anchor does with {"id","lang","text"} comments
   evercast verify FILE                   report a clip's hidden AIGC label
+  evercast audit verify SESSION_ID       recompute the session's hash-chained record; name the first broken link
+  evercast audit export SESSION_ID --out DIR
+                                         a self-contained bundle for a regulator (clips, texts, hashes, verdicts, comments)
   evercast version
 
 Every command takes the settings as flags or EVERCAST_* environment variables;
@@ -57,6 +60,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, lookup f
 		err = cmdModerate(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "verify":
 		err = cmdVerify(args[1:], stdout, stderr)
+	case "audit":
+		err = cmdAudit(ctx, args[1:], stdout, stderr, lookup)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "evercast", version)
 		return 0

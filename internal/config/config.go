@@ -69,6 +69,9 @@ type Config struct {
 	// StallTimeout: under the fast clock, how long playout waits for the
 	// next clip before airing standby.
 	StallTimeout time.Duration
+	// AuditRetention is how long archived audit records stay locked in the
+	// object store (where it supports object lock).
+	AuditRetention time.Duration
 	// HLSWindow is the number of segments in the live playlist.
 	HLSWindow int
 	LogLevel  string
@@ -93,6 +96,7 @@ func Defaults() Config {
 		WorkerConcurrency: 3,
 		StallTimeout:      20 * time.Second,
 		HLSWindow:         8,
+		AuditRetention:    3 * 365 * 24 * time.Hour,
 		LogLevel:          "info",
 		LogFormat:         "text",
 	}
@@ -155,6 +159,13 @@ func settings() []setting {
 			set: func(c *Config, v string) error {
 				d, err := time.ParseDuration(v)
 				c.StallTimeout = d
+				return err
+			}},
+		{env: "EVERCAST_AUDIT_RETENTION", flag: "audit-retention", usage: "object-lock retention of the archived audit log (e.g. 26280h = 3 years)",
+			get: func(c *Config) string { return c.AuditRetention.String() },
+			set: func(c *Config, v string) error {
+				d, err := time.ParseDuration(v)
+				c.AuditRetention = d
 				return err
 			}},
 		intSetting("EVERCAST_HLS_WINDOW", "hls-window", "segments in the live HLS playlist", func(c *Config) *int { return &c.HLSWindow }),
@@ -270,6 +281,9 @@ func (c *Config) Validate() error {
 	}
 	if c.StallTimeout <= 0 {
 		bad("EVERCAST_STALL_TIMEOUT", "must be positive")
+	}
+	if c.AuditRetention < 24*time.Hour {
+		bad("EVERCAST_AUDIT_RETENTION", "must be at least a day (the default is 3 years)")
 	}
 	if c.HLSWindow < 3 || c.HLSWindow > 1000 {
 		bad("EVERCAST_HLS_WINDOW", "must be between 3 and 1000")

@@ -102,7 +102,7 @@ func stateTimeColumn(st evercast.ClipState) string {
 
 const clipCols = `id, session_id, seq, kind, product_id, language, text, state, comment_id, priority, beat, brief,
 	duration_ms, start_ms, audio_key, video_key, video_sha256, writer, verdict, error,
-	planned_at, scripted_at, voiced_at, rendered_at, on_air_at, aired_at`
+	planned_at, scripted_at, voiced_at, rendered_at, on_air_at, aired_at, comment_at`
 
 func scanClip(r scanner) (*evercast.Clip, error) {
 	var (
@@ -112,10 +112,11 @@ func scanClip(r scanner) (*evercast.Clip, error) {
 		start                                 sql.NullInt64
 		planned                               int64
 		scripted, voiced, rendered, onAir, ai sql.NullInt64
+		commentAt                             sql.NullInt64
 	)
 	if err := r.Scan(&c.ID, &c.SessionID, &c.Seq, &kind, &c.ProductID, &lang, &c.Text, &state, &c.CommentID, &priority,
 		&c.Beat, &c.Brief, &c.DurationMS, &start, &c.AudioKey, &c.VideoKey, &c.VideoSHA256, &c.Writer, &c.Verdict, &c.Error,
-		&planned, &scripted, &voiced, &rendered, &onAir, &ai); err != nil {
+		&planned, &scripted, &voiced, &rendered, &onAir, &ai, &commentAt); err != nil {
 		return nil, err
 	}
 	c.Kind, c.Language, c.State, c.Priority = evercast.ClipKind(kind), evercast.Language(lang), evercast.ClipState(state), priority != 0
@@ -126,6 +127,7 @@ func scanClip(r scanner) (*evercast.Clip, error) {
 	c.PlannedAt = fromMS(planned)
 	c.ScriptedAt, c.VoicedAt, c.RenderedAt, c.OnAirAt, c.AiredAt =
 		timePtr(scripted), timePtr(voiced), timePtr(rendered), timePtr(onAir), timePtr(ai)
+	c.CommentAt = timePtr(commentAt)
 	return &c, nil
 }
 
@@ -162,11 +164,11 @@ func (s *Store) insertClip(ctx context.Context, q querier, c *evercast.Clip, ord
 	}
 	_, err := s.exec(ctx, q, `INSERT INTO clips (id, session_id, ord, seq, kind, product_id, language, text, state,
 		comment_id, priority, beat, brief, duration_ms, start_ms, audio_key, video_key, video_sha256, writer, verdict, error,
-		planned_at, scripted_at, voiced_at, rendered_at, on_air_at, aired_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		planned_at, scripted_at, voiced_at, rendered_at, on_air_at, aired_at, comment_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.SessionID, ord, c.Seq, string(c.Kind), c.ProductID, string(c.Language), c.Text, string(c.State),
 		c.CommentID, priority, c.Beat, c.Brief, c.DurationMS, start, c.AudioKey, c.VideoKey, c.VideoSHA256, c.Writer, c.Verdict, c.Error,
-		msOf(c.PlannedAt), nullMS(c.ScriptedAt), nullMS(c.VoicedAt), nullMS(c.RenderedAt), nullMS(c.OnAirAt), nullMS(c.AiredAt))
+		msOf(c.PlannedAt), nullMS(c.ScriptedAt), nullMS(c.VoicedAt), nullMS(c.RenderedAt), nullMS(c.OnAirAt), nullMS(c.AiredAt), nullMS(c.CommentAt))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("clip %s exists: %w", c.ID, evercast.ErrConflict)
 	}

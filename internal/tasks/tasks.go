@@ -76,6 +76,13 @@ func (p Payload) Validate(taskType string) error {
 // New builds a stage task for a clip, with its derived id, queue and
 // retention.
 func New(taskType string, p Payload, queue string) (*asynq.Task, error) {
+	return NewVariant(taskType, p, queue, "")
+}
+
+// NewVariant is New with a suffix on the task id, for a stage that must run
+// again after an earlier run of it completed (and is still retained):
+// voicing a script once a person approved it.
+func NewVariant(taskType string, p Payload, queue, variant string) (*asynq.Task, error) {
 	if err := p.Validate(taskType); err != nil {
 		return nil, fmt.Errorf("task %s: %w", taskType, err)
 	}
@@ -83,8 +90,12 @@ func New(taskType string, p Payload, queue string) (*asynq.Task, error) {
 	if err != nil {
 		return nil, err
 	}
+	id := TaskID(taskType, p.ClipID)
+	if variant != "" {
+		id += ":" + variant
+	}
 	return asynq.NewTask(taskType, b,
-		asynq.TaskID(TaskID(taskType, p.ClipID)),
+		asynq.TaskID(id),
 		asynq.Queue(queue),
 		asynq.MaxRetry(MaxRetry),
 		asynq.Retention(Retention),

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/evercast/evercast"
 	"github.com/evercast/evercast/prompts"
@@ -138,4 +139,117 @@ func classify(err error) error {
 		}
 	}
 	return fmt.Errorf("llm: %w", err)
+}
+
+// Stream is an answer being written: its first sentence is available as
+// soon as the model has written it, the rest when the model is done.
+type Stream struct {
+	first chan result
+	rest  chan result
+	model string
+}
+
+type result struct {
+	text string
+	err  error
+}
+
+// First blocks until the first sentence is complete (or the answer ended).
+func (s *Stream) First(ctx context.Context) (Script, error) {
+	select {
+	case r := <-s.first:
+		return Script{Text: r.text, Writer: "llm:" + s.model}, r.err
+	case <-ctx.Done():
+		return Script{}, ctx.Err()
+	}
+}
+
+// Rest blocks until the answer is complete and returns what follows the
+// first sentence (at most one more sentence), "" when nothing does.
+func (s *Stream) Rest(ctx context.Context) (Script, error) {
+	select {
+	case r := <-s.rest:
+		return Script{Text: r.text, Writer: "llm:" + s.model}, r.err
+	case <-ctx.Done():
+		return Script{}, ctx.Err()
+	}
+}
+
+// Stream starts writing r and returns at once; see Stream. It lets a reply
+// be voiced and rendered while the model is still writing its second
+// sentence.
+func (l *LLM) Stream(ctx context.Context, r Request) (*Stream, error) {
+	p, err := l.prompts.Render(prompts.SceneFor(r.Kind), prompts.Data{
+		Anchor: anchorOrDefault(r.Anchor), Product: r.Product, Products: r.Products, Language: r.Language,
+		Title: r.Title, Beat: r.Beat, Comment: r.Comment, Say: r.Say, Feedback: r.Feedback,
+	})
+	if err != nil {
+		return nil, err
+	}
+	st, err := l.client.CreateChatCompletionStream(ctx, openai.ChatCompletionRequest{
+		Model: l.model,
+		Messages: []openai.ChatCompletionMessage{
+			{Role: openai.ChatMessageRoleSystem, Content: p.System},
+			{Role: openai.ChatMessageRoleUser, Content: p.User},
+		},
+		MaxTokens: 160, Temperature: 0.7, Stream: true,
+	})
+	if err != nil {
+		return nil, classify(err)
+	}
+	s := &Stream{first: make(chan result, 1), rest: make(chan result, 1), model: l.model}
+	go func() {
+		defer st.Close()
+		var all strings.Builder
+		sentFirst := false
+		finish := func(err error) {
+			text := Tidy(all.String(), 2)
+			ss := Sentences(text)
+			if !sentFirst {
+				first := ""
+				if len(ss) > 0 {
+					first = ss[0]
+				}
+				if err == nil && first == "" {
+					err = fmt.Errorf("llm: empty answer from %s", l.model)
+				}
+				s.first <- result{text: first, err: err}
+			}
+			rest := ""
+			if len(ss) > 1 {
+				rest = ss[1]
+			}
+			s.rest <- result{text: rest, err: err}
+		}
+		for {
+			resp, err := st.Recv()
+			if errors.Is(err, io.EOF) {
+				finish(nil)
+				return
+			}
+			if err != nil {
+				finish(classify(err))
+				return
+			}
+			for _, c := range resp.Choices {
+				all.WriteString(c.Delta.Content)
+			}
+			if !sentFirst {
+				cur := Tidy(all.String(), 0)
+				ss := Sentences(cur)
+				// A sentence is done once the next one starts, or at a
+				// terminator that cannot be a decimal point.
+				if len(ss) > 1 || len(ss) == 1 && strings.ContainsAny(lastRune(cur), "。！？!?") {
+					s.first <- result{text: ss[0]}
+					sentFirst = true
+				}
+			}
+		}
+	}()
+	return s, nil
+}
+
+func lastRune(s string) string {
+	r, _ := utf8.DecodeLastRuneInString(s)
+	return string(r)
 }

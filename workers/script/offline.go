@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/evercast/evercast"
+	"github.com/evercast/evercast/internal/moderation"
 )
 
 // Offline composes scripts from the catalog's facts alone, with no model.
@@ -102,7 +103,7 @@ var lines = map[evercast.Language]map[string][]string{
 			"接下来给大家介绍%s，产地是%s。", "这款%s来自%s，我们一起来看看。", "现在为大家讲解的是%s，产自%s。",
 		},
 		"point": {"说到%s，%s。", "%s有一个特点：%s。", "关于%s，大家可以了解一下：%s。"},
-		"fact": {"%s的%s是%s。", "给大家说一下%s的%s：%s。", "有朋友关心%s的%s，是%s。"},
+		"fact":  {"%s的%s是%s。", "给大家说一下%s的%s：%s。", "有朋友关心%s的%s，是%s。"},
 		"promo": {
 			"%s现在直播间活动价%s元，喜欢的朋友可以点击下方购物车。",
 			"这款%s，直播间活动价%s元，需要的朋友点购物车下单。",
@@ -112,7 +113,7 @@ var lines = map[evercast.Language]map[string][]string{
 			"%s的价格是%s元，需要的朋友可以点击下方购物车。",
 			"这款%s现价%s元，喜欢的话点购物车就能下单。",
 		},
-		"stock": {"目前库存%d件。", "现在还有库存%d件。"},
+		"stock":   {"目前库存%d件。", "现在还有库存%d件。"},
 		"soldout": {"这款目前暂时缺货，可以先收藏关注。"},
 	},
 	evercast.LangEN: {
@@ -277,14 +278,14 @@ func promotion(lang evercast.Language, p *evercast.Product, pick func([]string) 
 	return fmt.Sprintf(pick(lines[lang]["price"]), name, money(lang, p, p.Price))
 }
 
+// reply answers a viewer comment from the catalog's facts only; a comment
+// moderation would not read out gets no text (the clip then fails and
+// nothing airs).
 func reply(lang evercast.Language, r Request) string {
-	// The reply text for comments is composed by the interaction router from
-	// the moderation decision; here only the generic fallback.
-	if r.Product != nil {
-		return promotion(lang, r.Product, picker(r.ClipID))
+	c := moderation.Comment{Text: r.Comment}
+	d := moderation.ClassifyFor(r.Products, c, lang)
+	if d.Action == moderation.ActionIgnore {
+		return ""
 	}
-	if lang == evercast.LangZH {
-		return "感谢提问，这个问题暂时没有相关资料，我们会继续关注。"
-	}
-	return "Thanks for asking; I don't have that information right now."
+	return moderation.Answer(r.Products, r.Product, d, c, lang)
 }

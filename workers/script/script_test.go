@@ -178,3 +178,40 @@ func TestLLMErrors(t *testing.T) {
 		t.Fatalf("say: %+v %v", s, err)
 	}
 }
+
+func TestLLMStreamFirstSentenceEarly(t *testing.T) {
+	srv := llmtest.New()
+	defer srv.Close()
+	srv.FirstToken = 100 * time.Millisecond
+	srv.TokensPerSecond = 20
+	srv.Reply = func([]llmtest.Message) string { return "活动价是99元。喜欢的朋友点购物车。" }
+	set, _ := prompts.Load()
+	w, _ := NewLLM(LLMOptions{BaseURL: srv.BaseURL(), Model: "m"}, set)
+	start := time.Now()
+	st, err := w.Stream(context.Background(), Request{ClipID: "c", Kind: evercast.KindReply, Language: evercast.LangZH, Comment: "多少钱", Product: tea()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := st.First(context.Background())
+	if err != nil || first.Text != "活动价是99元。" {
+		t.Fatalf("first %+v %v", first, err)
+	}
+	firstAt := time.Since(start)
+	rest, err := st.Rest(context.Background())
+	if err != nil || rest.Text != "喜欢的朋友点购物车。" {
+		t.Fatalf("rest %+v %v", rest, err)
+	}
+	// The first sentence came before the whole answer: 8 of 17 tokens at
+	// 20 tokens a second is at least 0.4 s earlier than the end.
+	if total := time.Since(start); total-firstAt < 300*time.Millisecond {
+		t.Fatalf("first sentence at %v, answer done at %v: not streamed", firstAt, total)
+	}
+	// A failing endpoint gives an error from First.
+	srv.Status = 500
+	st, err = w.Stream(context.Background(), Request{ClipID: "c", Kind: evercast.KindReply, Language: evercast.LangZH})
+	if err == nil {
+		if _, err = st.First(context.Background()); err == nil {
+			t.Fatal("no error from a failing endpoint")
+		}
+	}
+}
