@@ -217,6 +217,28 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
+// readTx runs fn on one consistent snapshot of the database: a read-only
+// REPEATABLE READ transaction on PostgreSQL; on SQLite a transaction (which
+// holds writers off while it lasts).
+func (s *Store) readTx(ctx context.Context, fn func(q querier) error) error {
+	var opts *sql.TxOptions
+	if s.dialect == DialectPostgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	tx, err := s.db.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
 // rebind turns `?` placeholders into `$1`, `$2`... for PostgreSQL, leaving
 // quoted literals alone.
 func (s *Store) rebind(query string) string {
