@@ -65,17 +65,34 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 				return nil, fmt.Errorf("object store: EVERCAST_S3_ACCESS_KEY/EVERCAST_S3_SECRET_KEY may not use bucket %q: %w", o.Bucket, err)
 			}
 		}
+		if notS3(err) {
+			return nil, fmt.Errorf("object store: EVERCAST_S3_ENDPOINT %s does not answer as an S3 server: %w", o.Endpoint, err)
+		}
 		return nil, fmt.Errorf("object store: cannot reach EVERCAST_S3_ENDPOINT %s: %w", o.Endpoint, err)
 	}
 	if !ok {
 		if err := client.MakeBucket(ctx, o.Bucket, minio.MakeBucketOptions{Region: o.Region}); err != nil {
 			var resp minio.ErrorResponse
-			if !errors.As(err, &resp) || (resp.Code != "BucketAlreadyOwnedByYou" && resp.Code != "BucketAlreadyExists") {
+			switch {
+			case errors.As(err, &resp) && (resp.Code == "BucketAlreadyOwnedByYou" || resp.Code == "BucketAlreadyExists"):
+				// Another process made it first.
+			case notS3(err):
+				// A web server that is not S3 answers the bucket probe with
+				// a bare 404, which reads as "no such bucket".
+				return nil, fmt.Errorf("object store: EVERCAST_S3_ENDPOINT %s does not answer as an S3 server (make bucket %q: %w)", o.Endpoint, o.Bucket, err)
+			default:
 				return nil, fmt.Errorf("object store: make EVERCAST_S3_BUCKET %q: %w", o.Bucket, err)
 			}
 		}
 	}
 	return s, nil
+}
+
+// notS3 reports whether err is an HTTP answer that no S3 server would give:
+// S3 and MinIO put a request id on every response, error or not.
+func notS3(err error) bool {
+	var resp minio.ErrorResponse
+	return errors.As(err, &resp) && resp.StatusCode != 0 && resp.RequestID == ""
 }
 
 // Client exposes the minio client for operations this package does not wrap.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +79,24 @@ func TestOpenUnreachable(t *testing.T) {
 	_, err := Open(ctx, Options{Endpoint: "127.0.0.1:1", AccessKey: "k", SecretKey: "s", Bucket: "b-b-b"})
 	if err == nil {
 		t.Fatal("no error for an unreachable endpoint")
+	}
+	if want := "EVERCAST_S3_ENDPOINT"; !strings.Contains(err.Error(), want) {
+		t.Fatalf("error does not name %s: %v", want, err)
+	}
+}
+
+// TestOpenNotS3 points the store at a web server that is not S3: the error
+// must blame the endpoint, not the bucket.
+func TestOpenNotS3(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "<html>not here</html>", http.StatusNotFound)
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := Open(ctx, Options{Endpoint: strings.TrimPrefix(srv.URL, "http://"), AccessKey: "k", SecretKey: "s", Bucket: "evercast-x"})
+	if err == nil {
+		t.Fatal("no error for a web server that is not S3")
 	}
 	if want := "EVERCAST_S3_ENDPOINT"; !strings.Contains(err.Error(), want) {
 		t.Fatalf("error does not name %s: %v", want, err)

@@ -29,10 +29,12 @@ type Store interface {
 	ListSessions(ctx context.Context, f store.SessionFilter) ([]*evercast.Session, error)
 	SetSessionState(ctx context.Context, id string, to evercast.SessionState, from ...evercast.SessionState) (*evercast.Session, error)
 	GetAnchor(ctx context.Context, id string) (*evercast.Anchor, error)
-	AcquireLease(ctx context.Context, sessionID, owner string, ttl time.Duration, now time.Time) (bool, error)
+	AcquireLeases(ctx context.Context, ids []string, owner string, ttl time.Duration, now time.Time) (map[string]bool, error)
 	ReleaseLease(ctx context.Context, sessionID, owner string) error
 	PlanClips(ctx context.Context, sessionID string, clips []*evercast.Clip, plannerState []byte) error
 	PlannerState(ctx context.Context, sessionID string) ([]byte, error)
+	PlannerStates(ctx context.Context, ids []string) (map[string][]byte, error)
+	PendingStats(ctx context.Context, ids []string) (map[string]store.ClipStats, error)
 	GetClip(ctx context.Context, id string) (*evercast.Clip, error)
 	ListClips(ctx context.Context, f store.ClipFilter) ([]*evercast.Clip, error)
 	ClipStats(ctx context.Context, sessionID string) (store.ClipStats, error)
@@ -191,7 +193,9 @@ func (x *Orchestrator) releaseAll(ctx context.Context) {
 }
 
 // Tick plans every on-air session once: it takes or renews the ownership
-// lease, then plans and dispatches what the session needs.
+// leases, then plans and dispatches what each owned session needs. The
+// leases, planner states and buffer sums of all sessions are read in a few
+// queries; a session whose buffer is full costs no further round trip.
 func (x *Orchestrator) Tick(ctx context.Context) {
 	start := time.Now()
 	defer func() { x.metrics.tickDur.Observe(time.Since(start).Seconds()) }()
@@ -203,23 +207,24 @@ func (x *Orchestrator) Tick(ctx context.Context) {
 		}
 		return
 	}
-	now := x.o.Clock.Now()
-	seen := map[string]bool{}
+	ids := make([]string, len(sessions))
+	for i, s := range sessions {
+		ids[i] = s.ID
+	}
+	held, err := x.o.Store.AcquireLeases(ctx, ids, x.o.Owner, x.o.LeaseTTL, x.o.Clock.Now())
+	if err != nil {
+		if ctx.Err() == nil {
+			x.o.Log.Error("leases", "err", err)
+		}
+		return
+	}
+	x.mu.Lock()
+	mine := sessions[:0:0]
 	for _, s := range sessions {
-		if ctx.Err() != nil {
-			return
-		}
-		ok, err := x.o.Store.AcquireLease(ctx, s.ID, x.o.Owner, x.o.LeaseTTL, now)
-		if err != nil {
-			x.o.Log.Warn("lease", "session_id", s.ID, "err", err)
+		if !held[s.ID] {
 			continue
 		}
-		x.mu.Lock()
-		if !ok {
-			delete(x.owned, s.ID)
-			x.mu.Unlock()
-			continue
-		}
+		mine = append(mine, s)
 		if !x.owned[s.ID] {
 			// Newly owned (start-up or take-over): whatever was in flight
 			// under the previous owner may have been lost with it.
@@ -227,21 +232,45 @@ func (x *Orchestrator) Tick(ctx context.Context) {
 			x.reconcile[s.ID] = true
 			x.o.Log.Info("session owned", "session_id", s.ID, "owner", x.o.Owner)
 		}
-		x.mu.Unlock()
-		seen[s.ID] = true
-		if err := x.planSession(ctx, s); err != nil && ctx.Err() == nil {
-			x.o.Log.Error("plan session", "session_id", s.ID, "err", err)
-		}
 	}
-	x.mu.Lock()
 	for id := range x.owned {
-		if !seen[id] {
+		if !held[id] {
 			delete(x.owned, id)
 			delete(x.reconcile, id)
+			delete(x.lastStuck, id)
 		}
 	}
 	x.metrics.owned.Set(float64(len(x.owned)))
 	x.mu.Unlock()
+	if len(mine) == 0 {
+		return
+	}
+	ids = ids[:0]
+	for _, s := range mine {
+		ids = append(ids, s.ID)
+	}
+	states, err := x.o.Store.PlannerStates(ctx, ids)
+	if err != nil {
+		if ctx.Err() == nil {
+			x.o.Log.Error("planner states", "err", err)
+		}
+		return
+	}
+	stats, err := x.o.Store.PendingStats(ctx, ids)
+	if err != nil {
+		if ctx.Err() == nil {
+			x.o.Log.Error("pending stats", "err", err)
+		}
+		return
+	}
+	for _, s := range mine {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := x.planSession(ctx, s, states[s.ID], stats[s.ID]); err != nil && ctx.Err() == nil {
+			x.o.Log.Error("plan session", "session_id", s.ID, "err", err)
+		}
+	}
 }
 
 // Owns reports whether this orchestrator holds the session's lease.
@@ -251,34 +280,51 @@ func (x *Orchestrator) Owns(sessionID string) bool {
 	return x.owned[sessionID]
 }
 
-func (x *Orchestrator) planSession(ctx context.Context, s *evercast.Session) error {
-	raw, err := x.o.Store.PlannerState(ctx, s.ID)
-	if err != nil {
-		return err
-	}
+// planSession plans and dispatches what one owned session needs, given
+// its saved planner state and its pending clip sums (ReadyMS, InFlight).
+func (x *Orchestrator) planSession(ctx context.Context, s *evercast.Session, raw []byte, stats store.ClipStats) error {
 	p, err := loadPlan(raw)
 	if err != nil {
 		return fmt.Errorf("planner state: %w", err)
-	}
-	anchor, err := x.o.Store.GetAnchor(ctx, s.AnchorID)
-	if err != nil {
-		return fmt.Errorf("anchor: %w", err)
 	}
 	x.mu.Lock()
 	rec := x.reconcile[s.ID]
 	delete(x.reconcile, s.ID)
 	x.mu.Unlock()
-	if err := x.redispatch(ctx, s, rec); err != nil {
+	if err := x.redispatch(ctx, s, rec, stats.InFlight); err != nil {
 		x.o.Log.Warn("redispatch", "session_id", s.ID, "err", err)
+	}
+	if s.MaxAirSeconds > 0 {
+		// The length limit needs the aired total too.
+		if stats, err = x.o.Store.ClipStats(ctx, s.ID); err != nil {
+			return err
+		}
+	}
+	// The anchor (for the language of new clips) is read only when a clip
+	// is planned.
+	var anchor *evercast.Anchor
+	language := func() (evercast.Language, error) {
+		if anchor == nil {
+			a, err := x.o.Store.GetAnchor(ctx, s.AnchorID)
+			if err != nil {
+				return "", fmt.Errorf("anchor: %w", err)
+			}
+			anchor = a
+		}
+		return anchor.Language, nil
 	}
 
 	var batch []*evercast.Clip
 	now := x.o.Clock.Now()
 	if !p.Started {
+		lang, err := language()
+		if err != nil {
+			return err
+		}
 		standby := &evercast.Clip{ID: evercast.NewID(evercast.PrefixClip), SessionID: s.ID, Kind: evercast.KindStandby,
-			Language: anchor.Language, State: evercast.ClipPlanned, PlannedAt: now}
+			Language: lang, State: evercast.ClipPlanned, PlannedAt: now}
 		p.StandbyClipID = standby.ID
-		opening := &evercast.Clip{SessionID: s.ID, Kind: evercast.KindOpening, Language: anchor.Language,
+		opening := &evercast.Clip{SessionID: s.ID, Kind: evercast.KindOpening, Language: lang,
 			State: evercast.ClipPlanned, PlannedAt: now}
 		if len(s.ProductIDs) > 0 {
 			opening.ProductID = s.ProductIDs[0]
@@ -288,10 +334,6 @@ func (x *Orchestrator) planSession(ctx context.Context, s *evercast.Session) err
 		p.PlannedMS += estimateMS
 	}
 
-	stats, err := x.o.Store.ClipStats(ctx, s.ID)
-	if err != nil {
-		return err
-	}
 	x.publishBuffer(s, stats, now)
 	if s.State == evercast.SessionWarming && len(batch) == 0 {
 		if err := x.maybeGoLive(ctx, s, p, stats); err != nil {
@@ -320,7 +362,11 @@ func (x *Orchestrator) planSession(ctx context.Context, s *evercast.Session) err
 			if maxAir > 0 && stats.AiredMS+stats.ReadyMS+int64(inFlight)*estimateMS >= maxAir {
 				break
 			}
-			c := p.next(s, anchor.Language)
+			lang, err := language()
+			if err != nil {
+				return err
+			}
+			c := p.next(s, lang)
 			c.PlannedAt = now
 			batch = append(batch, c)
 			inFlight++
@@ -329,8 +375,12 @@ func (x *Orchestrator) planSession(ctx context.Context, s *evercast.Session) err
 		// With a length limit, the closing scene follows once everything
 		// planned is rendered and covers the limit.
 		if maxAir > 0 && stats.InFlight == 0 && len(batch) == 0 && stats.AiredMS+stats.ReadyMS >= maxAir {
+			lang, err := language()
+			if err != nil {
+				return err
+			}
 			c := &evercast.Clip{ID: evercast.NewID(evercast.PrefixClip), SessionID: s.ID, Kind: evercast.KindClosing,
-				Language: anchor.Language, State: evercast.ClipPlanned, PlannedAt: now}
+				Language: lang, State: evercast.ClipPlanned, PlannedAt: now}
 			p.Closing, p.ClosingClipID, p.ClosingAt = true, c.ID, now
 			batch = append(batch, c)
 		}
@@ -409,8 +459,11 @@ func taskFor(state evercast.ClipState) string {
 // redispatch enqueues again the task of every in-flight clip that has not
 // moved for StuckAfter (or of every one, after a take-over or restart). Task
 // ids are derived from clip ids, so a task still queued is not duplicated.
-func (x *Orchestrator) redispatch(ctx context.Context, s *evercast.Session, all bool) error {
-	if !all && !x.stuckCheckDue(s.ID) {
+// inFlight is the session's count of regular clips in flight: a live
+// session with none (its standby template is rendered before it goes live)
+// has nothing to look at.
+func (x *Orchestrator) redispatch(ctx context.Context, s *evercast.Session, all bool, inFlight int) error {
+	if !all && (inFlight == 0 && s.State == evercast.SessionLive || !x.stuckCheckDue(s.ID)) {
 		return nil
 	}
 	clips, err := x.o.Store.ListClips(ctx, store.ClipFilter{SessionID: s.ID, States: []evercast.ClipState{

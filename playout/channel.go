@@ -55,6 +55,17 @@ type channel struct {
 
 const maxSegment = 2 * time.Second
 
+// Reading a clip from the object store: each attempt is bounded, and so is
+// the whole read (fetchBudget), except that on the real clock the next
+// clip's read must end by the time it is due on air (never less than
+// minFetch), or standby airs instead: a store that hangs must not freeze
+// the picture.
+const (
+	fetchAttempt = 5 * time.Second
+	fetchBudget  = 15 * time.Second
+	minFetch     = 300 * time.Millisecond
+)
+
 func (e *Engine) newChannel(parent context.Context, s *evercast.Session) (*channel, error) {
 	ctx, cancel := context.WithCancel(parent)
 	c := &channel{e: e, id: s.ID, log: e.o.Log.With("session_id", s.ID), ctx: ctx, cancel: cancel,
@@ -199,6 +210,13 @@ func (c *channel) airNext() error {
 	if !s.State.OnAir() {
 		return errEnded
 	}
+	if c.standbyData == nil {
+		// Hold the standby clip in memory before it is needed: it is what
+		// airs when the object store cannot be read.
+		if _, _, err := c.loadStandby(); err != nil {
+			c.log.Warn("standby clip not loaded yet", "err", err)
+		}
+	}
 	at := c.boundaryWall()
 	var clip *evercast.Clip
 	var data *mpegts.Clip
@@ -263,7 +281,7 @@ func (c *channel) cue(s *evercast.Session, at time.Time) (*evercast.Clip, *mpegt
 		// standby covers; the record never claims a clip aired that did not.
 		head, err := src.Peek(c.ctx, c.id)
 		if err == nil {
-			data, ferr := c.fetch(head)
+			data, ferr := c.fetch(head, c.budget(at))
 			if ferr != nil {
 				c.log.Error("next clip unreadable; airing standby", "clip_id", head.ID, "err", ferr)
 				if c.e.o.Fast {
@@ -278,7 +296,7 @@ func (c *channel) cue(s *evercast.Session, at time.Time) (*evercast.Clip, *mpegt
 			if cerr == nil {
 				if clip.ID != head.ID {
 					// A priority clip overtook between peek and cue.
-					if data, cerr = c.fetch(clip); cerr != nil {
+					if data, cerr = c.fetch(clip, c.budget(at)); cerr != nil {
 						return nil, nil, fmt.Errorf("fetch cued clip %s: %w", clip.ID, cerr)
 					}
 				}
@@ -324,7 +342,7 @@ func (c *channel) loadStandby() (*evercast.Clip, *mpegts.Clip, error) {
 	if tmpl.State != evercast.ClipRendered || tmpl.VideoKey == "" {
 		return nil, nil, fmt.Errorf("standby clip %s is %s, not rendered", id, tmpl.State)
 	}
-	data, err := c.fetch(tmpl)
+	data, err := c.fetch(tmpl, fetchBudget)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -349,14 +367,26 @@ func (c *channel) cueStandby(at time.Time) (*evercast.Clip, *mpegts.Clip, error)
 	return clip, data, nil
 }
 
-// fetch reads and parses a clip, with a few quick retries.
-func (c *channel) fetch(clip *evercast.Clip) (*mpegts.Clip, error) {
+// budget is how long the read of a clip due on air at at may take: until
+// it is due on the real clock (once the schedule is anchored), else
+// fetchBudget.
+func (c *channel) budget(at time.Time) time.Duration {
+	if c.e.o.Fast || c.wallBase.IsZero() {
+		return fetchBudget
+	}
+	return min(fetchBudget, max(at.Sub(c.e.o.Clock.Now()), minFetch))
+}
+
+// fetch reads and parses a clip, with a few quick retries within budget.
+func (c *channel) fetch(clip *evercast.Clip, budget time.Duration) (*mpegts.Clip, error) {
 	if d, ok := c.cache[clip.VideoKey]; ok {
 		return d, nil
 	}
+	bctx, bcancel := context.WithTimeout(c.ctx, budget)
+	defer bcancel()
 	var lastErr error
 	for i := 0; i < 3; i++ {
-		ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
+		ctx, cancel := context.WithTimeout(bctx, fetchAttempt)
 		b, err := c.e.o.Objects.Get(ctx, clip.VideoKey)
 		cancel()
 		if err == nil {
@@ -370,7 +400,7 @@ func (c *channel) fetch(clip *evercast.Clip) (*mpegts.Clip, error) {
 			return d, nil
 		}
 		lastErr = err
-		if c.e.o.Clock.Sleep(c.ctx, 200*time.Millisecond) != nil {
+		if bctx.Err() != nil || c.e.o.Clock.Sleep(bctx, 200*time.Millisecond) != nil {
 			break
 		}
 	}

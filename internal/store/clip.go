@@ -570,7 +570,19 @@ func (s *Store) Rundown(ctx context.Context, sessionID string, opts RundownOptio
 }
 
 func (s *Store) rundown(ctx context.Context, sessionID string, opts RundownOptions) ([]*evercast.Clip, error) {
-	if err := s.sessionExists(ctx, s.db, sessionID); err != nil {
+	// One snapshot: a clip cued between two of the reads below would
+	// otherwise be in neither the aired nor the pending part.
+	var out []*evercast.Clip
+	err := s.readTx(ctx, func(q querier) error {
+		var err error
+		out, err = s.rundownIn(ctx, q, sessionID, opts)
+		return err
+	})
+	return out, err
+}
+
+func (s *Store) rundownIn(ctx context.Context, db querier, sessionID string, opts RundownOptions) ([]*evercast.Clip, error) {
+	if err := s.sessionExists(ctx, db, sessionID); err != nil {
 		return nil, err
 	}
 	cond, args := "seq > 0", []any{sessionID}
@@ -582,7 +594,7 @@ func (s *Store) rundown(ctx context.Context, sessionID string, opts RundownOptio
 		q += " DESC LIMIT ?"
 		args = append(args, opts.Limit)
 	}
-	rows, err := s.query(ctx, s.db, q, args...)
+	rows, err := s.query(ctx, db, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -597,11 +609,11 @@ func (s *Store) rundown(ctx context.Context, sessionID string, opts RundownOptio
 		return aired, nil
 	}
 
-	last, err := s.lastSeq(ctx, s.db, sessionID)
+	last, err := s.lastSeq(ctx, db, sessionID)
 	if err != nil {
 		return nil, err
 	}
-	rows, err = s.query(ctx, s.db, "SELECT "+clipCols+" FROM clips WHERE session_id = ? AND "+queuedCond+" ORDER BY ord", sessionID)
+	rows, err = s.query(ctx, db, "SELECT "+clipCols+" FROM clips WHERE session_id = ? AND "+queuedCond+" ORDER BY ord", sessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -629,7 +641,7 @@ func (s *Store) rundown(ctx context.Context, sessionID string, opts RundownOptio
 		q = "SELECT " + clipCols + " FROM clips WHERE session_id = ? AND state = ? ORDER BY ord DESC LIMIT ?"
 		args = append(args, opts.Limit)
 	}
-	rows, err = s.query(ctx, s.db, q, args...)
+	rows, err = s.query(ctx, db, q, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -37,6 +37,10 @@ const (
 	DialectPostgres = "postgres"
 )
 
+// DefaultConnectTimeout bounds the opening of each PostgreSQL connection
+// (dial, TLS and start-up) when the URL sets no connect_timeout.
+const DefaultConnectTimeout = 10 * time.Second
+
 // ErrNotReady means Cue found no rendered clip to put on air: the next clip
 // is still in the pipeline, or nothing is pending at all.
 var ErrNotReady = errors.New("store: next clip not ready")
@@ -73,6 +77,12 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
 		cfg, err := pgx.ParseConfig(url)
 		if err != nil {
 			return nil, fmt.Errorf("store: parse postgres url: %w", err)
+		}
+		if cfg.ConnectTimeout == 0 {
+			// Without a bound, a server that accepts and never answers
+			// (a wrong port, a half-dead host) hangs start-up and every
+			// reconnection for good.
+			cfg.ConnectTimeout = DefaultConnectTimeout
 		}
 		s.dialect = DialectPostgres
 		s.db = stdlib.OpenDB(*cfg)
@@ -194,6 +204,28 @@ func (s *Store) execOne(ctx context.Context, q querier, query string, args ...an
 // inTx runs fn in a transaction, committing when it returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// readTx runs fn on one consistent snapshot of the database: a read-only
+// REPEATABLE READ transaction on PostgreSQL; on SQLite a transaction (which
+// holds writers off while it lasts).
+func (s *Store) readTx(ctx context.Context, fn func(q querier) error) error {
+	var opts *sql.TxOptions
+	if s.dialect == DialectPostgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

@@ -1,7 +1,8 @@
 // Package testenv gives tests real services, each isolated per test: an
 // nginx with the RTMP module on a free port, a MinIO server on a free port
-// with its own directory, a Redis database number of its own, a PostgreSQL
-// database of its own, and the evercast binary built once. It never skips:
+// with its own directory, a Redis database number of its own (or a whole
+// redis-server of its own, for fault injection), a PostgreSQL database of
+// its own, and the evercast binary built once. It never skips:
 // a service that cannot start fails the test with the reason and the fix
 // (`make test` installs and starts everything first).
 package testenv
@@ -326,3 +327,76 @@ func moduleRoot() string {
 	}
 	return dir
 }
+
+// RedisServer is a redis-server of a test's own, on a free port, that the
+// test may stop and start again (on the same address, with its data kept
+// in an append-only file) to inject faults. Never stop the shared Redis.
+type RedisServer struct {
+	Addr string
+	// Password is required of clients when set (StartRedisAuth).
+	Password string
+	cmd      *exec.Cmd
+	dir      string
+	port     int
+	log      string
+}
+
+// URL is the redis:// URL of database db (with the password, if any).
+func (r *RedisServer) URL(db int) string {
+	if r.Password != "" {
+		return fmt.Sprintf("redis://:%s@%s/%d", r.Password, r.Addr, db)
+	}
+	return fmt.Sprintf("redis://%s/%d", r.Addr, db)
+}
+
+// StartRedis runs a redis-server of the test's own until the test ends.
+func StartRedis(t testing.TB) *RedisServer { t.Helper(); return StartRedisAuth(t, "") }
+
+// StartRedisAuth runs a redis-server of the test's own that requires
+// password (none when empty).
+func StartRedisAuth(t testing.TB, password string) *RedisServer {
+	t.Helper()
+	r := &RedisServer{Password: password, dir: t.TempDir(), port: FreePort(t)}
+	r.Addr = fmt.Sprintf("127.0.0.1:%d", r.port)
+	r.log = filepath.Join(r.dir, "redis.log")
+	r.start(t)
+	t.Cleanup(r.Stop)
+	return r
+}
+
+func (r *RedisServer) start(t testing.TB) {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("redis-server not found: install it with `apt-get install redis-server` (make test does)")
+	}
+	args := []string{"--port", fmt.Sprint(r.port), "--bind", "127.0.0.1", "--dir", r.dir,
+		"--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--protected-mode", "no",
+		"--logfile", r.log}
+	if r.Password != "" {
+		args = append(args, "--requirepass", r.Password)
+	}
+	cmd := exec.Command(bin, args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start redis-server: %v", err)
+	}
+	r.cmd = cmd
+	if err := waitPort(r.Addr, 10*time.Second); err != nil {
+		b, _ := os.ReadFile(r.log)
+		r.Stop()
+		t.Fatalf("redis-server did not start: %v\n%s", err, b)
+	}
+}
+
+// Stop kills the server at once, as a crash would (data written to the
+// append-only file up to the last second stays).
+func (r *RedisServer) Stop() {
+	if r.cmd != nil && r.cmd.Process != nil {
+		_ = r.cmd.Process.Kill()
+		_ = r.cmd.Wait()
+		r.cmd = nil
+	}
+}
+
+// Restart starts the server again on the same address and data.
+func (r *RedisServer) Restart(t testing.TB) { r.Stop(); r.start(t) }

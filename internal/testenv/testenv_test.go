@@ -39,3 +39,61 @@ func TestRedisAndPostgresIsolation(t *testing.T) {
 		t.Fatal("two tests share a PostgreSQL database")
 	}
 }
+
+// TestRedisServerRestartKeepsData stops a test's own redis-server and starts
+// it again: same address, data kept, and the shared server untouched.
+func TestRedisServerRestartKeepsData(t *testing.T) {
+	r := StartRedis(t)
+	cli := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("redis-cli", append([]string{"-u", r.URL(0)}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("redis-cli %v: %v %s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if got := cli("SET", "k", "v"); got != "OK" {
+		t.Fatalf("SET: %q", got)
+	}
+	time.Sleep(1500 * time.Millisecond) // appendfsync everysec
+	r.Stop()
+	if err := waitPort(r.Addr, 300*time.Millisecond); err == nil {
+		t.Fatalf("something still listens on %s after Stop", r.Addr)
+	}
+	r.Restart(t)
+	if got := cli("GET", "k"); got != "v" {
+		t.Fatalf("after restart GET k = %q, want v", got)
+	}
+}
+
+// TestMinIORestartKeepsAddress stops MinIO and starts it again on the same
+// address.
+func TestMinIORestartKeepsAddress(t *testing.T) {
+	m := StartMinIO(t)
+	m.Stop()
+	if err := waitPort(m.Endpoint, 300*time.Millisecond); err == nil {
+		t.Fatalf("something still listens on %s after Stop", m.Endpoint)
+	}
+	m.Restart(t)
+	if err := waitPort(m.Endpoint, time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRedisAuthRejectsWrongPassword checks a password-protected server
+// refuses a client without the password.
+func TestRedisAuthRejectsWrongPassword(t *testing.T) {
+	r := StartRedisAuth(t, "s3cret-pass")
+	host, port, _ := strings.Cut(r.Addr, ":")
+	ping := func(pw string) string {
+		out, _ := exec.Command("redis-cli", "-h", host, "-p", port, "-a", pw, "--no-auth-warning", "PING").CombinedOutput()
+		return strings.TrimSpace(string(out))
+	}
+	if out := ping(r.Password); out != "PONG" {
+		t.Fatalf("with the password: %s", out)
+	}
+	out := ping("wrong")
+	if strings.Contains(out, "PONG") {
+		t.Fatalf("a wrong password was accepted: %s", out)
+	}
+}
