@@ -131,7 +131,7 @@ type Checker struct {
 	reOriginZH, reOriginEN, reSize, reDispatch, reFee               *regexp.Regexp
 	reNegZH, reNegEN                                                *regexp.Regexp
 	reNum, reQty, reWarranty, reDispatchEN, reRate, reExtractZH     *regexp.Regexp
-	reExtractEN, rePercentBefore, reSuperlativeEN                   *regexp.Regexp
+	reExtractEN, rePercentBefore, reSuperlativeEN, reQtyAfter       *regexp.Regexp
 }
 
 // New builds a Checker from the embedded lexicons and opts.
@@ -184,20 +184,21 @@ func New(opts Options) *Checker {
 	c.reStockZH = regexp.MustCompile(`(?:(仅剩|只剩|还剩|剩下|剩余|就剩|库存)(?:下)?(?:了)?(?:最后)?(?:还有|只有|仅有|仅)?(不到|不足|少于|只有)?\s?(` + n + `)\s?` + unitZH + `?|(最后)\s?(` + n + `)\s?` + unitZH + `)`)
 	unitEN := `(?:units?|pieces?|items?|pcs|bottles?|boxes?|sets?|pairs?|packs?|jars?|bags?|tins?|cans?)`
 	c.reStockEN = regexp.MustCompile(`\b(?:(less than|fewer than|under)\s)?(` + n + `)\s?(?:` + unitEN + `|[a-z]+)??\s?(?:left|remaining|in stock)\b|\blast\s(` + n + `)\s?` + unitEN + `|\bstock(?: is|:)?\s?(?:down to |only |at )?(` + n + `)\b`)
-	c.reSalesZH = regexp.MustCompile(`(?:已售|已卖|已经卖了|已经卖出|已经卖出了|卖出了|卖出|卖了|售出|销量|月销|累计销售|累计卖出|已抢|已抢购|热销|热卖|爆卖|狂卖|销售了)(?:了)?(超过|超|近|将近|达|达到|突破|上|过|破)?\s?(` + n + `)\s?(万|千|w|k)?\s?(\+|多|余)?\s?(?:` + unitZH + `|笔|人)?|(` + n + `)\s?(万|千|w|k)?\s?(\+|多|余)?\s?(?:人|位)(?:已|已经)?(?:购买|买过|买了|付款|下单|抢购|回购)`)
-	c.reSalesEN = regexp.MustCompile(`\bsold\s(over |more than |nearly |almost )?(` + n + `)\s?(k|thousand)?(\+)?|\b(over |more than |nearly )?(` + n + `)\s?(k|thousand)?(\+)?\s?` + unitEN + `?\s?(?:happy |satisfied |loyal )?(?:sold|sales|orders|customers|people bought|buyers|shoppers)\b`)
+	c.reSalesZH = regexp.MustCompile(`(?:已售|已卖|已经卖了|已经卖出|已经卖出了|卖出了|卖出|卖了|售出|销量|月销|累计销售|累计卖出|已抢|已抢购|热销|热卖|爆卖|狂卖|销售了)(?:了)?(超过|超|近|将近|达|达到|突破|上|过|破)?\s?(` + n + `)\s?(万|千|w|k)?\s?(\+|多|余|加)?\s?(?:` + unitZH + `|笔|人)?|(` + n + `)\s?(万|千|w|k)?\s?(\+|多|余)?\s?(?:人|位)(?:已|已经)?(?:购买|买过|买了|付款|下单|抢购|回购)`)
+	c.reSalesEN = regexp.MustCompile(`\bsold\s(over |more than |nearly |almost )?(` + n + `)\s?(k|thousand)?(\+)?|\b(over |more than |nearly )?(` + n + `)\s?(k|thousand)?(\+)?\s?(?:` + unitEN + `|[a-z]+)??\s?(?:happy |satisfied |loyal )?(?:sold|sales|orders|customers|people bought|buyers|shoppers)\b`)
 	c.reOriginZH = regexp.MustCompile(`(产自|产于|原产地|产地|原产于|原产自|出产于|出产自|来自|源自|生产于|生产地|制造于)(?:是|为|在|:)?\s?([\p{Han}a-z' ]{1,16})`)
-	c.reOriginEN = regexp.MustCompile(`\b(made in|produced in|grown in|manufactured in|harvested in|imported from|sourced from|comes from|come from|grown on|woven in|knitted in|crafted in|handmade in|sewn in|assembled in|origin:|origin is|from)\s(?:the\s)?([a-z][a-z'. ]{1,40})`)
+	c.reOriginEN = regexp.MustCompile(`\b(made in|produced in|grown in|manufactured in|harvested in|imported from|sourced from|comes from|come from|grown on|woven in|knitted in|crafted in|handmade in|sewn in|assembled in|designed in|origin:|origin is|from)\s(?:the\s)?([a-z][a-z'. ]{1,40})`)
 	c.reSize = regexp.MustCompile(`(` + n + `)\s?(毫升|millilit(?:re|er)s?|ml|升|lit(?:re|er)s?|l|千克|公斤|kilograms?|kilos?|kg|毫克|mg|克|grams?|g|斤|厘米|centimet(?:re|er)s|cm|毫米|mm|米|meters?|metres?|英寸|inch(?:es)?|寸|mah|毫安|瓦|watts|w|伏|v|码|姆米|momme)\b?`)
 	c.reDispatch = regexp.MustCompile(`(` + n + `)\s?(小时|天|h|hours?|days?)\s?(?:内|之内|以内|within)?\s?(?:发货|发出|送达|到货|ship|ships|dispatch|delivery|delivered)`)
 	c.reFee = regexp.MustCompile(`(?:运费|邮费|快递费|shipping(?: fee| cost)?(?: is)?|delivery fee(?: is)?)\s?(?:只要|仅|是|为|:)?\s?(?:¥|\$)?\s?(` + n + `)(?:\s?(?:元|块钱|块|yuan|dollars|rmb))?`)
 	c.reNegZH = regexp.MustCompile(`(?:不|无法|并非|没有|非|不具有|不具备|并不|绝不)(?:能|会|可以|可|能够|具有|具备|用于|用来|是|帮助|帮你|宣称|保证|讲|提|说|主打|宣传|承诺)?$`)
 	c.reNegEN = regexp.MustCompile(`\b(?:not|cannot|can't|doesn't|does not|won't|will not|never|no|isn't|is not|don't|do not)\s(?:help\s(?:you\s)?(?:to\s)?|make\s(?:you\s)?|be used to\s|claim to\s|intended to\s|treat\s|cure\s|prevent\s|remove\s|a\s|an\s)?$`)
 	c.reQty = regexp.MustCompile(`(?:^|[^0-9a-z.])([2-9]|两|二|三|四|五|六|七|八|九|two|three|four|five|six|seven|eight|nine)\s?(?:[` + measureWords + `]|[a-z]+\s?)?\s?(?:for|只要|仅需|仅要|只需|到手|才|一共|共|总共|合计)?\s?$`)
-	c.reWarranty = regexp.MustCompile(`(` + n + `)[\s-]?(年|个月|years?|months?)(?:的)?\s?(?:质保|保修|warranty|guarantee)|(?:质保|保修|整机保修|warranty|guarantee)(?:期)?(?:是|为|:)?\s?(` + n + `)[\s-]?(年|个月|years?|months?)`)
+	c.reWarranty = regexp.MustCompile(`(` + n + `)[\s-]?(年|个月|years?|months?)(?:的)?\s?(?:质保|保修|包换|免费换新|换新|warranty|guarantee|replacement)|(?:质保|保修|整机保修|warranty|guarantee)(?:期)?(?:是|为|:)?\s?(` + n + `)[\s-]?(年|个月|years?|months?)`)
 	c.reRate = regexp.MustCompile(`(?:复购率|回购率|好评率|满意度|repurchase rate|repeat purchase rate|satisfaction rate|positive rating)\s?(?:超过|高达|达到|达|是|为|of|over|above|is|:)?\s?([0-9]+(?:\.[0-9]+)?)\s?%|([0-9]+(?:\.[0-9]+)?)\s?%\s?(?:的)?(?:好评|复购|回购|满意|positive reviews?|five-star|satisfaction|repeat customers)`)
 	c.reExtractZH = regexp.MustCompile(`(?:含有|添加了|添加|富含|加入了|加入|蕴含)(\p{Han}{2,8}?)(?:精华|提取物|萃取物|原液)`)
 	c.reExtractEN = regexp.MustCompile(`\b(?:with|contains|containing|infused with|enriched with|added)\s(?:[a-z]+\s)?([a-z]+)\s(?:extract|extracts|essence)\b`)
+	c.reQtyAfter = regexp.MustCompile(`^\s?(?:for\s|/\s?)?([2-9]|two|three|four|five|six|seven|eight|nine|两|二|三|四|五|六|七|八|九)\s?(?:[` + measureWords + `]|\b)`)
 	c.rePercentBefore = regexp.MustCompile(`([0-9]+(?:\.[0-9]+)?)\s?%\s?$`)
 	c.reSuperlativeEN = regexp.MustCompile(`\b(?:best|greatest|finest|cheapest)\s(?:[a-z]+\s){1,2}(?:ever|of all time|in the world|on the market|in china|in town)\b`)
 	c.reDispatchEN = regexp.MustCompile(`\b(?:ships?|shipped|dispatch(?:ed|es)?|sent out|delivered|arrives?)\s(?:with)?in\s(` + n + `)\s?(hours?|days?|h)\b`)

@@ -70,7 +70,8 @@
 //     "30% off", "twenty percent off", "half price") must match the promotion
 //     within 1% of the price. A currency that differs from the catalog's (a "$"
 //     price for a CNY product) fails. An amount for several pieces (两件118元,
-//     "two jars for 99.8 yuan") must equal that many times the price. Spoken
+//     118元两件, "two jars for 99.8 yuan", "118 yuan for two") must equal that
+//     many times the price. Spoken
 //     approximations are ranges: 两百出头 (200 < x ≤ 220), 一百三十多 (130–139),
 //     两百左右 (±10%); 不到/低于/"under" N元 is an upper bound. Promotions the
 //     catalog has no field for (lexicon/promotions.txt: 买一送一, "buy one get
@@ -100,7 +101,8 @@
 //     must agree with the product's Origin, using the gazetteer
 //     lexicon/places.txt so that "产自中国" agrees with 浙江杭州 and "made in
 //     Hangzhou" with 杭州; a place before 进口, 原装, 产的, "-made" or a material
-//     (新西兰进口, "Swiss-made", 新疆棉, "Italian silk") is an origin claim too,
+//     (新西兰进口, 意大利设计, "Swiss-made", 新疆棉, "Italian silk") is an origin
+//     claim too,
 //     except inside a catalog title (西湖龙井绿茶) or a substance name
 //     ("American ginseng"); 进口/"imported" alone needs a foreign origin or the
 //     facts to say so. Materials and ingredients (lexicon/substances.txt) in a

@@ -21,7 +21,7 @@ func (c *Checker) ruleFacts(s *sentence) *violation {
 var nounOrigin = map[string]bool{"产地": true, "原产地": true, "生产地": true}
 
 // originSuffixes make the place before them an origin claim.
-var originSuffixes = []string{"原装进口", "进口", "原装", "产的", "出产", "生产", "制造", "产"}
+var originSuffixes = []string{"原装进口", "进口", "原装", "产的", "出产", "生产", "制造", "设计", "产"}
 
 // substanceAfter reports whether a material or ingredient starts at byte j
 // or one Han character or English word later: "新疆棉", "东北黑蜂蜜",
@@ -135,7 +135,7 @@ func (c *Checker) factOrigin(s *sentence) *violation {
 					break
 				}
 			}
-		case startsWithAny(t[h.j:], []string{"-made", " made", "-grown", " grown"}):
+		case startsWithAny(t[h.j:], []string{"-made", " made", "-grown", " grown", " design", "-designed"}):
 		case substanceAfter(t, h.j, subs):
 		default:
 			continue
@@ -234,7 +234,8 @@ func (c *Checker) factSubstances(s *sentence) *violation {
 		absent := endsWithAny(before, absenceBefore) || startsWithAny(after, absenceAfter)
 		near := lastRunes(before, len(before), 16)
 		if !absent && !containsAny(near, substanceContextBefore) &&
-			!startsWithAny(strings.TrimLeft(after, " "), substanceContextAfter) && !c.placeBefore(before) {
+			!startsWithAny(strings.TrimLeft(after, " "), substanceContextAfter) && !c.placeBefore(before) &&
+			!c.rePercentBefore.MatchString(before) {
 			continue
 		}
 		s.claim(h.i, h.j)

@@ -288,7 +288,8 @@ var priceMarkers = []marker{
 	// what the viewer pays now
 	{"到手价", "current"}, {"直播价", "current"}, {"活动价", "current"}, {"秒杀价", "current"},
 	{"优惠价", "current"}, {"券后价", "current"}, {"现价", "current"}, {"折后价", "current"},
-	{"优惠后", "current"}, {"券后", "current"}, {"折后", "current"},
+	{"优惠后", "current"}, {"券后", "current"}, {"折后", "current"}, {"优惠到", "current"}, {"降到", "current"},
+	{"便宜到", "current"}, {"直降到", "current"},
 	{"现在", "current"}, {"今天", "current"}, {"直播间", "current"}, {"只要", "current"}, {"仅需", "current"},
 	{"只需", "current"}, {"仅要", "current"}, {"仅售", "current"}, {"才", "current"}, {"到手", "current"},
 	{"now", "current"}, {"today", "current"}, {"sale price", "current"}, {"deal price", "current"},
@@ -653,6 +654,9 @@ func (c *Checker) rulePrice(s *sentence) *violation {
 		}
 		offer := int64(p.Offer())
 		qty := c.quantityBefore(t, m.i)
+		if qty == 1 {
+			qty = c.quantityAfter(t, m.j)
+		}
 		is := func(want int64) bool { return m.matches(qty * want) }
 		switch m.kind {
 		case "saving":
@@ -734,6 +738,21 @@ func (c *Checker) quantityBefore(t string, i int) int64 {
 		return 1
 	}
 	v, ok := parseNumber(prefix[loc[2]:loc[3]])
+	if !ok || v < 200 || v%100 != 0 {
+		return 1
+	}
+	return v / 100
+}
+
+// quantityAfter returns how many pieces an amount ending at byte j is for
+// when the count follows it: "118 yuan for two", "118元两件". It returns 1
+// otherwise.
+func (c *Checker) quantityAfter(t string, j int) int64 {
+	loc := c.reQtyAfter.FindStringSubmatchIndex(t[j:])
+	if loc == nil {
+		return 1
+	}
+	v, ok := parseNumber(t[j+loc[2] : j+loc[3]])
 	if !ok || v < 200 || v%100 != 0 {
 		return 1
 	}
