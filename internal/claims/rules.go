@@ -240,8 +240,14 @@ type money struct {
 // approxSuffixes follow an amount that is not exact.
 var approxSuffixes = []string{"出头", "多", "来", "左右", "上下"}
 
-// belowMarkers put an upper bound on the amount after them.
-var belowMarkers = []string{"不到", "不足", "低于", "不超过", "less than", "under", "below"}
+// belowMarkers put an upper bound on the amount after them. The Chinese ones
+// also make a bare number a price when the clause prices one piece
+// ("一盒不到一百三"); the English ones only bound an amount with a currency,
+// so "less than 20 left" stays a stock claim.
+var (
+	belowMarkersZH = []string{"不到", "不足", "低于", "不超过"}
+	belowMarkersEN = []string{"less than", "under", "below"}
+)
 
 // perUnit phrases make a bare number after 不到 a price: "一盒不到一百三".
 var perUnit = []string{"一盒", "一瓶", "一件", "一个", "一条", "一罐", "一台", "每盒", "每瓶", "每件", "每个"}
@@ -593,18 +599,23 @@ func (c *Checker) moneyMentions(t string) []money {
 			}
 		}
 		clause := t[clauseStart(t, a):a]
-		below := endsWithAny(strings.TrimRight(clause, " "), belowMarkers)
+		trimmed := strings.TrimRight(clause, " ")
+		below := endsWithAny(trimmed, belowMarkersZH) || endsWithAny(trimmed, belowMarkersEN)
 		if m.currency == "" && !unitFound {
 			// A bare number counts as money only right after a price word
 			// and when no other unit follows: "到手价129.9", "价格：99", or
 			// after 不到 when the clause prices one piece: "一盒不到一百三".
-			if k < len(t) && approx == "" {
-				r, _ := utf8.DecodeRuneInString(t[k:])
+			next := k
+			if approx != "" {
+				next = j // 两百多件 counts pieces
+			}
+			if next < len(t) {
+				r, _ := utf8.DecodeRuneInString(t[next:])
 				if isHan(r) && r != '的' || isASCIILetter(r) || r == '%' || r == '+' || r == '*' || r == 'x' {
 					continue
 				}
 			}
-			perPiece := below && !isASCIILetter(rune(strings.TrimRight(clause, " ")[max(0, len(strings.TrimRight(clause, " "))-1)])) && containsAny(clause, perUnit)
+			perPiece := endsWithAny(trimmed, belowMarkersZH) && containsAny(clause, perUnit)
 			if mk, _ := nearestMarker(t, a); !perPiece && (mk.word == "" || !strings.HasSuffix(trimFiller(clause), mk.word) &&
 				!strings.HasSuffix(strings.TrimRight(clause, " :"), mk.word)) {
 				continue
@@ -621,7 +632,7 @@ func (c *Checker) moneyMentions(t string) []money {
 		}
 		if below {
 			m.lo, m.hi = 0, amount-1
-			if strings.HasSuffix(strings.TrimRight(clause, " "), "不超过") {
+			if strings.HasSuffix(trimmed, "不超过") {
 				m.hi = amount
 			}
 		}
