@@ -274,6 +274,22 @@ var checkCases = []checkCase{
 	{"tea", "品质第一，服务第二", "absolute", "第一"},
 	{"mug", "玻璃材质", "fact", "玻璃"},
 
+	// ---- found by the corpus (testdata/corpus.jsonl) ----
+	{"tea", "一百多块就能带走", "", ""},
+	{"tea", "只要一百出头", "price", "一百出头"},
+	{"mug", "一个不到一百二十元", "", ""},
+	{"mug", "一个不到九十元", "price", "九十元"},
+	{"shirt", "两件198元", "", ""},
+	{"shirt", "两件99元", "price", "99元"},
+	{"tea", "买一送一", "price", "买一送一"},
+	{"tea", "Best. Tea. Ever.", "absolute", "Best. Tea. Ever."},
+	{"tea", "T H E  B E S T tea", "absolute", ""},
+	{"vitamin", "糖尿病人请慎食", "", ""},
+	{"vitamin", "能治疗糖尿病，孕妇慎用", "medical", "治疗"},
+	{"shirt", "新疆棉", "fact", "新疆"},
+	{"shirt", "纯棉", "", ""},
+	{"mug", "Swiss-made mug", "fact", "Swiss"},
+
 	// ---- no product ----
 	{"", "只要99元", "price", "99元"},
 	{"", "大家好，欢迎来到直播间", "", ""},
@@ -437,6 +453,9 @@ func TestParseNumber(t *testing.T) {
 		{"十九", 1900}, {"一百二十九", 12900}, {"两百", 20000}, {"一千零五", 100500}, {"一百二", 12000},
 		{"三万五", 3500000}, {"十万", 10000000}, {"一九九", 19900}, {"一百二十九点九", 12990}, {"九", 900},
 		{"three", 300}, {"twenty", 2000}, {"一万二千", 1200000},
+		{"ninety-nine", 9900}, {"one hundred and thirty-eight", 13800}, {"one hundred twenty-eight", 12800},
+		{"a hundred", 10000}, {"forty-nine point nine", 4990}, {"a dozen", 1200}, {"ten thousand", 1000000},
+		{"half a million", 50000000},
 	}
 	for _, tt := range tests {
 		if got, ok := parseNumber(tt.in); !ok || got != tt.want {
@@ -465,6 +484,8 @@ func TestMoneyMentions(t *testing.T) {
 		{"88 yuan", 8800, "CNY"}, {"usd 49.99", 4999, "USD"}, {"49.99 dollars", 4999, "USD"},
 		{"129元9角", 12990, "CNY"}, {"99.9块钱", 9990, "CNY"}, {"到手价：99.9", 9990, ""},
 		{"ten dollars", 1000, "USD"}, {"the price is 99.9", 9990, ""}, {"价格是 99.9", 9990, ""},
+		{"one hundred and thirty-eight yuan", 13800, "CNY"}, {"四十九块九一瓶", 4990, "CNY"}, {"59元一件", 5900, "CNY"},
+		{"一百三十八元一盒", 13800, "CNY"}, {"two hundred yuan", 20000, "CNY"},
 	}
 	for _, tt := range tests {
 		ms := c.moneyMentions(Normalize(tt.in).Text)
@@ -472,7 +493,7 @@ func TestMoneyMentions(t *testing.T) {
 			t.Errorf("moneyMentions(%q) = %+v; want one of %d %s", tt.in, ms, tt.amount, tt.currency)
 		}
 	}
-	for _, none := range []string{"3件", "第一次", "iso9001", "250g", "50%", "1200件", "no.1", "这款茶129.9"} {
+	for _, none := range []string{"3件", "第一次", "iso9001", "250g", "50%", "1200件", "no.1", "这款茶129.9", "对折成三角形", "three boxes"} {
 		if ms := c.moneyMentions(Normalize(none).Text); len(ms) != 0 {
 			t.Errorf("moneyMentions(%q) = %+v; want none", none, ms)
 		}

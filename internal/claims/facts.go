@@ -2,6 +2,7 @@ package claims
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -9,7 +10,7 @@ import (
 // ruleFacts judges origin, material, ingredient, certification, shipping
 // and size claims against the catalog. It judges only what it recognises.
 func (c *Checker) ruleFacts(s *sentence) *violation {
-	for _, f := range []func(*sentence) *violation{c.factOrigin, c.factSubstances, c.factCerts, c.factShipping, c.factSize} {
+	for _, f := range []func(*sentence) *violation{c.factOrigin, c.factSubstances, c.factExtracts, c.factCerts, c.factShipping, c.factSize} {
 		if v := f(s); v != nil {
 			return v
 		}
@@ -18,6 +19,28 @@ func (c *Checker) ruleFacts(s *sentence) *violation {
 }
 
 var nounOrigin = map[string]bool{"产地": true, "原产地": true, "生产地": true}
+
+// originSuffixes make the place before them an origin claim.
+var originSuffixes = []string{"原装进口", "进口", "原装", "产的", "出产", "生产", "制造", "设计", "产"}
+
+// substanceAfter reports whether a material or ingredient starts at byte j
+// or one Han character or English word later: "新疆棉", "东北黑蜂蜜",
+// "Korean red ginseng".
+func substanceAfter(t string, j int, subs []hit) bool {
+	for _, sb := range subs {
+		if sb.i < j {
+			continue
+		}
+		gap := t[j:sb.i]
+		if strings.ContainsAny(gap, clauseSeparators+".") {
+			continue
+		}
+		if g := strings.TrimSpace(gap); utf8.RuneCountInString(g) <= 1 || !strings.Contains(g, " ") && isASCIILetter(rune(g[0])) {
+			return true
+		}
+	}
+	return false
+}
 
 var weakOrigin = map[string]bool{"来自": true, "源自": true, "from": true, "comes from": true, "come from": true}
 
@@ -94,6 +117,53 @@ func (c *Checker) factOrigin(s *sentence) *violation {
 			return v
 		}
 	}
+	// A place followed by 进口, 原装, 产的, "-made" ("新西兰进口", "日本原装进口",
+	// "Swiss-made"), or naming a material or ingredient ("新疆棉", "Italian
+	// silk", "东北黑蜂蜜"). A place inside a catalog title or a substance
+	// name ("西湖龙井绿茶", "American ginseng") is not a claim.
+	subs := c.substances.find(t)
+	for _, h := range c.places.terms.find(t) {
+		if s.judged(h.i, h.j) || covered(h.i, h.j, subs) || covered(h.i, h.j, s.titles) {
+			continue
+		}
+		end := h.j
+		switch {
+		case startsWithAny(t[h.j:], originSuffixes):
+			for _, sfx := range originSuffixes {
+				if strings.HasPrefix(t[h.j:], sfx) {
+					end = h.j + len(sfx)
+					break
+				}
+			}
+		case startsWithAny(t[h.j:], []string{"-made", " made", "-grown", " grown", " design", "-designed"}):
+		case substanceAfter(t, h.j, subs):
+		default:
+			continue
+		}
+		if v := judge("产自", h.i, h.j); v != nil {
+			return v
+		}
+		s.claim(h.i, end)
+	}
+	// 进口 or "imported" without a place: the product (or part of it) comes
+	// from abroad, which the catalog must say.
+	for _, w := range []string{"进口", "imported"} {
+		for off := 0; ; {
+			k := strings.Index(t[off:], w)
+			if k < 0 {
+				break
+			}
+			k += off
+			off = k + len(w)
+			if s.judged(k, k+len(w)) || c.negated(t, k) || w == "imported" && strings.HasPrefix(t[k+len(w):], " from") {
+				continue
+			}
+			s.claim(k, k+len(w))
+			if s.product == nil || !(strings.Trim(origin, " ;") != "" && !c.placeAgrees("中国", origin) || containsAny(s.facts, []string{"进口", "imported"})) {
+				return &violation{CategoryFact, k, k + len(w), fmt.Sprintf("%q: the catalog does not say the product or its parts are imported", w)}
+			}
+		}
+	}
 	stop := map[string]bool{"and": true, "with": true, "by": true, "for": true, "is": true, "to": true, "at": true,
 		"in": true, "on": true, "the": true, "our": true, "your": true, "this": true, "that": true, "it": true,
 		"we": true, "you": true, "a": true, "an": true, "of": true, "which": true, "where": true, "since": true}
@@ -122,9 +192,9 @@ var (
 		"加入", "蕴含", "萃取", "配方", "纯", "全", "真", "100%", "是", "由", "内胆", "填充", "主料", "原料", "精选",
 		"made of", "made from", "crafted from", "material", "materials", "fabric", "pure", "genuine", "real",
 		"solid", "contains", "containing", "enriched with", "rich in", "infused with", "made with", "ingredients",
-		"ingredient", "formula", "filled with", "full of", "packed with", "with real"}
+		"ingredient", "formula", "filled with", "full of", "packed with", "with real", "added", "with added"}
 	substanceContextAfter = []string{"材质", "面料", "制成", "制作", "打造", "做的", "材料", "成分", "精华", "含量", "填充",
-		"fabric", "material", "construction", "lining", "filling", "extract", "based", "-based"}
+		"fabric", "material", "construction", "lining", "filling", "extract", "based", "-based", "blend"}
 	absenceBefore = []string{"不含", "无添加", "无", "0添加", "零添加", "不添加", "没有添加", "没有", "不是", "非", "零", "0",
 		"no", "free of", "free from", "without", "zero", "not"}
 	absenceAfter = []string{"-free", " free", "free"}
@@ -164,7 +234,8 @@ func (c *Checker) factSubstances(s *sentence) *violation {
 		absent := endsWithAny(before, absenceBefore) || startsWithAny(after, absenceAfter)
 		near := lastRunes(before, len(before), 16)
 		if !absent && !containsAny(near, substanceContextBefore) &&
-			!startsWithAny(strings.TrimLeft(after, " "), substanceContextAfter) {
+			!startsWithAny(strings.TrimLeft(after, " "), substanceContextAfter) && !c.placeBefore(before) &&
+			!c.rePercentBefore.MatchString(before) {
 			continue
 		}
 		s.claim(h.i, h.j)
@@ -181,8 +252,66 @@ func (c *Checker) factSubstances(s *sentence) *violation {
 		if !containsAny(s.facts, terms) {
 			return &violation{CategoryFact, h.i, h.j, fmt.Sprintf("%q is not among the product's stated materials or ingredients", h.term)}
 		}
+		if loc := c.rePercentBefore.FindStringSubmatch(before); loc != nil && loc[1] != "100" && !c.shareBacked(s, terms, loc[1]) {
+			return &violation{CategoryFact, h.i, h.j, fmt.Sprintf("the catalog does not state %s%% %q", loc[1], h.term)}
+		}
+		if pure := endsWithAny(before, purityBefore) || startsWithAny(h.term, []string{"纯", "全", "足"}); pure && !c.pureBacked(s, h.group) {
+			return &violation{CategoryFact, h.i, h.j, fmt.Sprintf("the catalog does not state that the product is pure %q", h.term)}
+		}
 	}
 	return nil
+}
+
+// placeBefore reports whether before ends with a place name, perhaps
+// followed by one Han character: "新疆棉", "长白山人参", "东北黑蜂蜜".
+func (c *Checker) placeBefore(before string) bool {
+	tail := lastRunes(before, len(before), 12)
+	for _, h := range c.places.terms.find(tail) {
+		rest := strings.TrimSpace(tail[h.j:])
+		if utf8.RuneCountInString(rest) <= 1 && (rest == "" || !isASCIILetter(rune(rest[0]))) ||
+			!strings.Contains(rest, " ") && rest != "" && isASCIILetter(rune(rest[0])) {
+			return true
+		}
+	}
+	return false
+}
+
+// shareBacked reports whether the facts state the share pct (a decimal
+// string) of a substance: "70%羊毛", "羊毛70%", "70% wool".
+func (c *Checker) shareBacked(s *sentence, terms []string, pct string) bool {
+	for _, t := range terms {
+		for _, f := range []string{pct + "%" + t, pct + "% " + t, t + pct + "%", t + " " + pct + "%"} {
+			if strings.Contains(s.facts, f) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// purityBefore are the words that claim a material is pure.
+var purityBefore = []string{"纯", "全", "100%", "pure", "100% pure", "all-", "100%"}
+
+// pureBacked reports whether the catalog states the product to be made of
+// the substance group alone: "100%棉", "纯棉", "pure silk", or a material or
+// ingredients fact that names no other substance and no share ("桑蚕丝",
+// but not "羊毛70%，锦纶30%").
+func (c *Checker) pureBacked(s *sentence, group string) bool {
+	terms := c.subGroups[group]
+	if containsAny(s.facts, prefixed([]string{"100%", "100% ", "纯", "全", "足", "pure "}, terms)) {
+		return true
+	}
+	list := s.fact("material") + " ; " + s.fact("ingredients")
+	if strings.Contains(list, "%") || strings.Contains(list, "percent") {
+		return false
+	}
+	hits := c.substances.find(list)
+	for _, h := range hits {
+		if h.group != group {
+			return false
+		}
+	}
+	return len(hits) > 0
 }
 
 // absenceBacked reports whether the catalog states that the product is free
@@ -198,8 +327,33 @@ func (c *Checker) absenceBacked(s *sentence, terms []string) bool {
 			return true
 		}
 	}
-	list := factText(s.product, "ingredients") + " ; " + factText(s.product, "material")
+	list := s.fact("ingredients") + " ; " + s.fact("material")
 	return strings.Trim(list, " ;") != "" && !containsAny(list, terms)
+}
+
+// factExtracts judges named extracts and essences, recognised or not:
+// "添加了积雪草精华", "with reishi extract". Each name (split at 和, 与, 、,
+// "and") must appear in the product's title or facts.
+func (c *Checker) factExtracts(s *sentence) *violation {
+	t := s.text
+	for _, re := range []*regexp.Regexp{c.reExtractZH, c.reExtractEN} {
+		for _, loc := range re.FindAllStringSubmatchIndex(t, -1) {
+			i, j := loc[2], loc[3]
+			if s.judged(i, j) {
+				continue
+			}
+			s.claim(i, j)
+			for _, name := range strings.FieldsFunc(t[i:j], func(r rune) bool { return strings.ContainsRune("和与、及 ", r) }) {
+				if name == "and" || name == "the" || utf8.RuneCountInString(name) < 2 {
+					continue
+				}
+				if s.product == nil || !strings.Contains(s.facts, name) {
+					return &violation{CategoryFact, i, j, fmt.Sprintf("%q is not among the product's stated ingredients", name)}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func (c *Checker) factCerts(s *sentence) *violation {
@@ -221,6 +375,18 @@ var dispatchUnits = map[string][]string{
 	"day":  {"天", "日", "day", "days", "工作日", "business days"},
 }
 
+var warrantyUnits = map[string][]string{
+	"year":  {"年", "-year", " year", "year", "years", " years"},
+	"month": {"个月", "-month", " month", "month", "months", " months"},
+}
+
+func warrantyClass(u string) string {
+	if strings.HasPrefix(u, "年") || strings.HasPrefix(u, "year") {
+		return "year"
+	}
+	return "month"
+}
+
 func unitClass(u string) string {
 	for k, us := range dispatchUnits {
 		for _, x := range us {
@@ -234,7 +400,7 @@ func unitClass(u string) string {
 
 func (c *Checker) factShipping(s *sentence) *violation {
 	t := s.text
-	ship := factText(s.product, "shipping")
+	ship := s.fact("shipping")
 	corpus := s.facts
 	for _, h := range c.shipping.find(t) {
 		if s.judged(h.i, h.j) || c.negated(t, h.i) {
@@ -258,6 +424,39 @@ func (c *Checker) factShipping(s *sentence) *violation {
 		class := unitClass(t[loc[4]:loc[5]])
 		if !c.corpusHasQuantity(ship+" ; "+corpus, n, dispatchUnits[class]) {
 			return &violation{CategoryFact, i, j, fmt.Sprintf("dispatch promise %q is not among the product's shipping facts", t[i:j])}
+		}
+	}
+	for _, loc := range c.reDispatchEN.FindAllStringSubmatchIndex(t, -1) {
+		i, j := loc[0], loc[1]
+		if s.judged(i, j) {
+			continue
+		}
+		n, ok := parseNumber(t[loc[2]:loc[3]])
+		if !ok {
+			continue
+		}
+		s.claim(i, j)
+		class := unitClass(strings.TrimSuffix(t[loc[4]:loc[5]], "s") + "s")
+		if class == "" {
+			class = unitClass(t[loc[4]:loc[5]])
+		}
+		if !c.corpusHasQuantity(ship+" ; "+corpus, n, dispatchUnits[class]) {
+			return &violation{CategoryFact, i, j, fmt.Sprintf("dispatch promise %q is not among the product's shipping facts", t[i:j])}
+		}
+	}
+	for _, loc := range c.reWarranty.FindAllStringSubmatchIndex(t, -1) {
+		i, j := loc[0], loc[1]
+		tok, unit := group(t, loc, 1), group(t, loc, 2)
+		if tok == "" {
+			tok, unit = group(t, loc, 3), group(t, loc, 4)
+		}
+		n, ok := parseNumber(tok)
+		if !ok {
+			continue
+		}
+		s.claim(i, j)
+		if !c.corpusHasQuantity(corpus, n, warrantyUnits[warrantyClass(unit)]) {
+			return &violation{CategoryFact, i, j, fmt.Sprintf("warranty %q is not among the product's facts", t[i:j])}
 		}
 	}
 	for _, loc := range c.reFee.FindAllStringSubmatchIndex(t, -1) {
@@ -311,6 +510,11 @@ var sizeUnits = map[string]struct {
 	"metres": {"length", 100}, "英寸": {"length", 2.54}, "inch": {"length", 2.54}, "inches": {"length", 2.54},
 	"寸": {"screen", 1}, "mah": {"charge", 1}, "毫安": {"charge", 1}, "瓦": {"power", 1}, "w": {"power", 1},
 	"伏": {"voltage", 1}, "v": {"voltage", 1}, "码": {"shoe", 1},
+	"gram": {"mass", 1}, "grams": {"mass", 1}, "kilogram": {"mass", 1000}, "kilograms": {"mass", 1000},
+	"kilo": {"mass", 1000}, "kilos": {"mass", 1000}, "millilitre": {"volume", 1}, "millilitres": {"volume", 1},
+	"milliliter": {"volume", 1}, "milliliters": {"volume", 1}, "litre": {"volume", 1000}, "litres": {"volume", 1000},
+	"liter": {"volume", 1000}, "liters": {"volume", 1000}, "centimetres": {"length", 1}, "centimeters": {"length", 1},
+	"watts": {"power", 1}, "姆米": {"momme", 1}, "momme": {"momme", 1},
 }
 
 // sizeContext are the words that make a quantity a claim about the product.
@@ -318,7 +522,9 @@ var sizeContext = []string{"规格", "净含量", "含量", "容量", "重量", 
 	"高度", "直径", "长", "宽", "高", "厚", "重", "装", "一盒", "每盒", "一瓶", "每瓶", "一袋", "每袋", "一罐", "每罐",
 	"一包", "每包", "电池", "功率", "电压", "屏", "码", "这款", "这盒", "这瓶", "这包", "这件", "一共", "整整", "足足",
 	"size", "net", "capacity", "weight", "weighs", "length", "long", "wide", "tall", "high", "volume", "battery",
-	"output", "power", "screen", "holds", "bottle", "pack", "box", "jar", "bag", "tin", "each", "whole"}
+	"output", "power", "screen", "holds", "bottle", "pack", "box", "jar", "bag", "tin", "each", "whole",
+	"快充", "充电", "fast charg", "charging", "charger", "tub", "square", "capsule", "每粒", "measures", "measuring",
+	"dimensions", "width", "chest", "waist", "胸围", "肩宽", "袖长", "腰围", "重磅", "姆米", "momme"}
 
 type quantity struct {
 	dim string

@@ -56,6 +56,24 @@ func plainTerms(name string, extra []string) []term {
 	return ts
 }
 
+// despaced adds, for every English term of several words, the same term
+// written without spaces ("the best" → "thebest"), so that letters spaced out
+// across word gaps ("T H E  B E S T") still match. Only forms of six letters
+// or more are added.
+func despaced(ts []term) []term {
+	out := ts
+	for _, t := range ts {
+		n := Normalize(t.text).Text
+		if !strings.Contains(n, " ") || strings.IndexFunc(n, func(r rune) bool { return r > 0x7f }) >= 0 {
+			continue
+		}
+		if d := strings.ReplaceAll(n, " ", ""); len(d) >= 6 {
+			out = append(out, term{text: d, group: t.group})
+		}
+	}
+	return out
+}
+
 // groupTerms reads a file of "group: term | term" lines.
 func groupTerms(name string) []term {
 	var ts []term

@@ -14,8 +14,9 @@ import (
 // every byte of Text, the byte range of the original text it came from. The
 // canonical form is NFKC, lower case, without zero-width and format
 // characters, with Latin tone marks removed, traditional and variant Han
-// characters mapped to simplified ones, spaces and filler symbols inside Han
-// words removed, letter-spaced words joined, and pinyin and homophone
+// characters mapped to simplified ones, Cyrillic and Greek look-alikes of
+// Latin letters mapped to them, spaces and filler symbols inside Han words
+// removed, letter-spaced words joined, and pinyin and homophone
 // spellings of the regulated words mapped back to their characters.
 type Normalized struct {
 	Text string
@@ -324,25 +325,37 @@ func spaceStage(in *buf) *buf {
 func isASCIILetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }
 func isASCIIAlnum(r rune) bool  { return isASCIILetter(r) || r >= '0' && r <= '9' }
 
-// letterSpacedStage joins words spelled with spaces between single letters:
-// "b e s t" becomes "best" (three letters or more).
+// letterSeparators may stand between the single characters of a spelled-out
+// word: "b e s t", "b-e-s-t", "N.o.1".
+const letterSeparators = " .-*_·"
+
+// letterSpacedStage joins words spelled one character at a time: "b e s t",
+// "b-e-s-t" and "N.o.1" become "best" and "no1". A run needs three
+// characters or more, at least two of them letters, and the same separator
+// throughout.
 func letterSpacedStage(in *buf) *buf {
 	rs := runesOf(in)
 	out := &buf{text: make([]byte, 0, len(in.text))}
 	single := func(k int) bool {
-		return k < len(rs) && isASCIILetter(rs[k].r) &&
+		return k < len(rs) && isASCIIAlnum(rs[k].r) &&
 			(k == 0 || !isASCIIAlnum(rs[k-1].r)) &&
 			(k+1 >= len(rs) || !isASCIIAlnum(rs[k+1].r))
 	}
 	for k := 0; k < len(rs); {
-		if single(k) {
-			e := k
-			n := 1
-			for e+2 < len(rs) && rs[e+1].r == ' ' && single(e+2) {
+		if single(k) && k+1 < len(rs) && strings.ContainsRune(letterSeparators, rs[k+1].r) {
+			sep := rs[k+1].r
+			e, n, letters := k, 1, 0
+			if isASCIILetter(rs[k].r) {
+				letters++
+			}
+			for e+2 < len(rs) && rs[e+1].r == sep && single(e+2) {
 				e += 2
 				n++
+				if isASCIILetter(rs[e].r) {
+					letters++
+				}
 			}
-			if n >= 3 {
+			if n >= 3 && letters >= 2 {
 				for m := k; m <= e; m += 2 {
 					out.emit(string(rs[m].r), in.a[rs[m].i], in.b[rs[m].j-1])
 				}
@@ -383,6 +396,20 @@ func phraseStage(in *buf, t *normTables) *buf {
 			out.emit("第一", a, b)
 			k += 2
 			continue
+		}
+		if r == '第' {
+			// 第yi, 第yi1: Han and pinyin mixed in one word
+			if e, ok := matchRunes(rs, k+1, "yi"); ok {
+				if e < len(rs) && rs[e].r >= '1' && rs[e].r <= '5' {
+					e++
+				}
+				if e >= len(rs) || !isASCIIAlnum(rs[e].r) {
+					a, b := in.src(rs[k].i, rs[e-1].j)
+					out.emit("第一", a, b)
+					k = e
+					continue
+				}
+			}
 		}
 		if r == '百' {
 			for _, w := range []string{"百分之百", "百分百"} {

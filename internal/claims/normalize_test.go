@@ -38,6 +38,17 @@ func TestNormalize(t *testing.T) {
 		{"12.5", "12.5"},
 		{"café", "cafe"},
 		{"\xff\xfe", "\ufffd\ufffd"},
+		{"b-e-s-t", "best"},
+		{"N.o.1", "no1"},
+		{"e.g.", "e.g."},
+		{"1.2.3", "1.2.3"},
+		{"N\u043e1", "no1"},          // Cyrillic о
+		{"b\u0435st", "best"},        // Cyrillic е
+		{"\u039d\u03bf.1", "no.1"},   // Greek Νο
+		{"100\u00b5g", "100\u03bcg"}, // micro sign: NFKC μ, not m
+		{"第yi名", "第一名"},
+		{"第yi1", "第一"},
+		{"第壹", "第一"},
 	}
 	for _, tt := range tests {
 		if got := Normalize(tt.in).Text; got != tt.want {

@@ -6,10 +6,22 @@ import (
 	"unicode/utf8"
 )
 
+// English number words: "ninety-nine", "one hundred and thirty-eight",
+// "forty-nine point nine", "a dozen", "ten thousand", "half a million".
+const (
+	enUnits    = `one|two|three|four|five|six|seven|eight|nine`
+	enTeens    = `ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen`
+	enTens     = `twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety`
+	enBelow100 = `(?:(?:` + enTens + `)(?:[- ](?:` + enUnits + `))?|` + enTeens + `|` + enUnits + `)`
+	enHundreds = `(?:(?:a|` + enUnits + `)\shundred(?:\s(?:and\s)?` + enBelow100 + `)?|hundred)`
+	enBig      = `(?:half\sa|a|` + enHundreds + `|` + enBelow100 + `)\s(?:dozen|thousand|million)(?:\s(?:and\s)?(?:` + enHundreds + `|` + enBelow100 + `))?`
+	enNumber   = `\b(?:` + enBig + `|` + enHundreds + `|` + enBelow100 + `|zero|dozen)(?:\spoint\s(?:` + enUnits + `|zero)(?:[ -](?:` + enUnits + `|zero))?)?\b`
+)
+
 // numPattern matches a number in normalised text: Arabic digits with optional
 // thousands separators and decimals (1,299.90), Chinese numerals with an
-// optional decimal part (一百二十九点九), or an English number word.
-const numPattern = `(?:[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?|[零〇一二两三四五六七八九十百千万亿][零〇一二两三四五六七八九十百千万亿点]*|\b(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|a hundred|one hundred|hundred)\b)`
+// optional decimal part (一百二十九点九), or English number words.
+const numPattern = `(?:[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?|[零〇一二两三四五六七八九十百千万亿][零〇一二两三四五六七八九十百千万亿点]*|` + enNumber + `)`
 
 var hanDigit = map[rune]int64{'零': 0, '〇': 0, '一': 1, '二': 2, '两': 2, '三': 3, '四': 4, '五': 5, '六': 6, '七': 7, '八': 8, '九': 9}
 
@@ -20,7 +32,6 @@ var englishNumbers = map[string]int64{
 	"nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
 	"sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
 	"forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
-	"a hundred": 100, "one hundred": 100, "hundred": 100,
 }
 
 // maxNumber bounds parsed values (in hundredths) so that arithmetic on them
@@ -34,13 +45,81 @@ func parseNumber(s string) (int64, bool) {
 	if s == "" {
 		return 0, false
 	}
-	if v, ok := englishNumbers[s]; ok {
-		return v * 100, true
+	if isASCIILetter(rune(s[0])) {
+		return parseEnglish(s)
 	}
 	if s[0] >= '0' && s[0] <= '9' {
 		return parseArabic(s)
 	}
 	return parseHan(s)
+}
+
+// parseEnglish parses number words matched by enNumber: "twenty",
+// "ninety-nine", "a hundred", "one hundred and thirty-eight", "forty-nine
+// point nine", "a dozen", "ten thousand", "half a million".
+func parseEnglish(s string) (int64, bool) {
+	var total, cur, frac int64
+	scale := int64(10) // of the next fraction digit, in hundredths
+	inFrac, half, any := false, false, false
+	mult := func(m int64) {
+		if cur == 0 {
+			cur = 1
+		}
+		v := cur * m
+		if half {
+			v /= 2
+			half = false
+		}
+		total += v
+		cur = 0
+		any = true
+	}
+	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '-' }) {
+		switch w {
+		case "and", "a":
+			continue
+		case "half":
+			half = true
+			continue
+		case "point":
+			inFrac = true
+			continue
+		case "hundred":
+			if cur == 0 {
+				cur = 1
+			}
+			cur *= 100
+			any = true
+			continue
+		case "dozen":
+			mult(12)
+			continue
+		case "thousand":
+			mult(1000)
+			continue
+		case "million":
+			mult(1000000)
+			continue
+		}
+		v, ok := englishNumbers[w]
+		if !ok {
+			return 0, false
+		}
+		any = true
+		if inFrac {
+			if v > 9 || scale == 0 {
+				return 0, false
+			}
+			frac += v * scale
+			scale /= 10
+			continue
+		}
+		cur += v
+	}
+	if !any {
+		return 0, false
+	}
+	return (total+cur)*100 + frac, true
 }
 
 func parseArabic(s string) (int64, bool) {

@@ -81,10 +81,18 @@ func (c *Checker) ruleAbsolute(s *sentence) *violation {
 		if h.term == "第一" && strings.Contains(t[h.j:], "第二") && clauseOpens(t, h.i) {
 			continue // an enumeration: 第一看外形，第二闻香气
 		}
+		if numberOne[h.term] && containsAny(t, []string{"number two", "number 2", "no. 2", "no.2", "link two"}) {
+			continue // an enumeration of links: "number two is the scarf, number one is the tea"
+		}
 		return &violation{CategoryAbsolute, h.i, h.j, fmt.Sprintf("absolute term %q is banned in advertising", h.term)}
+	}
+	if loc := c.reSuperlativeEN.FindStringIndex(t); loc != nil && !covered(loc[0], loc[1], allow) {
+		return &violation{CategoryAbsolute, loc[0], loc[1], fmt.Sprintf("absolute claim %q is banned in advertising", t[loc[0]:loc[1]])}
 	}
 	return nil
 }
+
+var numberOne = map[string]bool{"number one": true, "number 1": true, "no. 1": true, "no.1": true, "no 1": true}
 
 // hundredBacked reports whether "100%" introduces a material or ingredient
 // that the catalog states as 100% or pure ("100%纯棉" when the facts say
@@ -94,11 +102,10 @@ func (c *Checker) hundredBacked(s *sentence, h hit) bool {
 		if sub.i < h.j || sub.i-h.j > 4 {
 			continue
 		}
-		terms := c.subGroups[sub.group]
-		if !containsAny(s.facts, terms) {
+		if !containsAny(s.facts, c.subGroups[sub.group]) {
 			return false
 		}
-		return strings.Contains(s.facts, "100%") || containsAny(s.facts, prefixed([]string{"纯", "pure "}, terms))
+		return c.pureBacked(s, sub.group)
 	}
 	return false
 }
@@ -123,7 +130,7 @@ func (s *sentence) category() string {
 }
 
 func (c *Checker) filed(s *sentence, group string, groups map[string][]string) bool {
-	filed := factText(s.product, "filed_claims")
+	filed := s.fact("filed_claims")
 	if filed == "" {
 		return false
 	}
@@ -135,7 +142,7 @@ func (c *Checker) ruleMedical(s *sentence) *violation {
 	allow := c.effAllow.find(t)
 	cat := s.category()
 	for _, h := range c.medical.find(t) {
-		if covered(h.i, h.j, allow) || c.negated(t, h.i) {
+		if covered(h.i, h.j, allow) || c.negated(t, h.i) || cautionary(t, h) {
 			continue
 		}
 		if (cat == evercast.CategoryHealthFood || cat == evercast.CategoryMedicalDevice) && c.filed(s, h.group, c.medGroups) {
@@ -146,12 +153,34 @@ func (c *Checker) ruleMedical(s *sentence) *violation {
 	return nil
 }
 
+// conditionGroups are the medical groups whose terms name a condition (not
+// a treatment): a caution about them ("糖尿病人请慎食", "not suitable for
+// people with diabetes") is not a claim.
+var conditionGroups = map[string]bool{"cancer": true, "blood_pressure": true, "blood_sugar": true, "blood_lipid": true,
+	"disease": true, "insomnia": true, "conditions": true, "inflammation": true}
+
+var (
+	cautionAfter  = []string{"慎食", "慎用", "慎服", "忌食", "忌用", "禁用", "禁食", "不宜", "请遵医嘱", "请咨询医生", "without medical advice", "should consult", "should ask"}
+	cautionBefore = []string{"not suitable for", "unsuitable for", "not recommended for", "not for", "不适合", "不适用于", "不建议"}
+)
+
+func cautionary(t string, h hit) bool {
+	if !conditionGroups[h.group] {
+		return false
+	}
+	end := len(t)
+	if k := strings.IndexAny(t[h.j:], clauseSeparators); k >= 0 {
+		end = h.j + k
+	}
+	return containsAny(t[h.j:end], cautionAfter) || containsAny(t[clauseStart(t, h.i):h.i], cautionBefore)
+}
+
 func (c *Checker) ruleEfficacy(s *sentence) *violation {
 	t := s.text
 	allow := c.effAllow.find(t)
 	// Claims the merchant declared as not filed.
 	if s.product != nil {
-		for _, part := range splitList(factText(s.product, "unfiled_claims")) {
+		for _, part := range splitList(s.fact("unfiled_claims")) {
 			if utf8.RuneCountInString(part) < 2 {
 				continue
 			}
@@ -202,7 +231,45 @@ type money struct {
 	currency string
 	kind     string // price, current, original, saving, shipping, threshold
 	marker   string
+	// lo and hi bound the amount meant, inclusive: both equal amount for an
+	// exact amount; "两百出头" is 200 < x <= 220 (lo 201), "一百三十多" is
+	// 130 <= x < 140, "不到一百四十元" is below 140 (lo 0).
+	lo, hi int64
 }
+
+// approxSuffixes follow an amount that is not exact.
+var approxSuffixes = []string{"出头", "多", "来", "左右", "上下"}
+
+// belowMarkers put an upper bound on the amount after them. The Chinese ones
+// also make a bare number a price when the clause prices one piece
+// ("一盒不到一百三"); the English ones only bound an amount with a currency,
+// so "less than 20 left" stays a stock claim.
+var (
+	belowMarkersZH = []string{"不到", "不足", "低于", "不超过"}
+	belowMarkersEN = []string{"less than", "under", "below"}
+)
+
+// perUnit phrases make a bare number after 不到 a price: "一盒不到一百三".
+var perUnit = []string{"一盒", "一瓶", "一件", "一个", "一条", "一罐", "一台", "每盒", "每瓶", "每件", "每个"}
+
+// approxRange returns the bounds an approximate amount means.
+func approxRange(v int64, suffix string) (lo, hi int64) {
+	switch suffix {
+	case "出头":
+		return v + 1, v + v/10
+	case "左右", "上下":
+		return v - v/10, v + v/10
+	}
+	// 多, 来: up to the next step of the last non-zero place: 一百多 is
+	// 100..199, 一百三十多 is 130..139.
+	place := int64(100) // one yuan, in minor units
+	for v%(place*10) == 0 && place*10 <= v {
+		place *= 10
+	}
+	return v, v + place - 1
+}
+
+func (m money) matches(want int64) bool { return m.lo <= want && want <= m.hi }
 
 type marker struct {
 	word string
@@ -218,12 +285,17 @@ var priceMarkers = []marker{
 	{"regular price", "original"}, {"list price", "original"}, {"retail price", "original"},
 	{"rrp", "original"}, {"msrp", "original"}, {"compare at", "original"},
 	{"平时", "original_weak"}, {"平常", "original_weak"}, {"原来", "original_weak"}, {"以前", "original_weak"},
-	{"之前", "original_weak"}, {"本来", "original_weak"}, {"往常", "original_weak"}, {"was", "original_weak"},
-	{"originally", "original_weak"}, {"regularly", "original_weak"}, {"usually", "original_weak"},
-	{"normally", "original_weak"},
+	{"之前", "original_weak"}, {"本来", "original_weak"}, {"往常", "original_weak"}, {"日常", "original_weak"},
+	{"was", "original_weak"}, {"originally", "original_weak"}, {"regularly", "original_weak"},
+	{"usually", "original_weak"}, {"normally", "original_weak"}, {"used to be", "original_weak"},
+	{"used to cost", "original_weak"}, {"used to sell for", "original_weak"}, {"down from", "original_weak"},
+	{"instead of", "original_weak"}, {"tag price", "original"}, {"专柜", "original_weak"}, {"官网", "original_weak"},
+	{"retails for", "original_weak"}, {"retails at", "original_weak"},
 	// what the viewer pays now
 	{"到手价", "current"}, {"直播价", "current"}, {"活动价", "current"}, {"秒杀价", "current"},
 	{"优惠价", "current"}, {"券后价", "current"}, {"现价", "current"}, {"折后价", "current"},
+	{"优惠后", "current"}, {"券后", "current"}, {"折后", "current"}, {"优惠到", "current"}, {"降到", "current"},
+	{"便宜到", "current"}, {"直降到", "current"},
 	{"现在", "current"}, {"今天", "current"}, {"直播间", "current"}, {"只要", "current"}, {"仅需", "current"},
 	{"只需", "current"}, {"仅要", "current"}, {"仅售", "current"}, {"才", "current"}, {"到手", "current"},
 	{"now", "current"}, {"today", "current"}, {"sale price", "current"}, {"deal price", "current"},
@@ -263,6 +335,9 @@ func kindOf(t string, i, prev int) (string, string) {
 	if near != "" && len(near) > len(prefix) {
 		near = prefix
 	}
+	if w := lastWords(prefix, 3); len(w) > len(near) {
+		near = w // "it used to be 159", "normally 99"
+	}
 	for _, m := range priceMarkers {
 		if m.kind == "original_weak" && strings.Contains(near, m.word) {
 			k := strings.LastIndex(near, m.word)
@@ -276,6 +351,28 @@ func kindOf(t string, i, prev int) (string, string) {
 		return "price", mk.word
 	}
 	return mk.kind, mk.word
+}
+
+// lastWords returns the last n space-separated words of s, with the space
+// after them.
+func lastWords(s string, n int) string {
+	k := len(s)
+	for strings.HasSuffix(s[:k], " ") {
+		k--
+	}
+	for ; n > 0 && k > 0; n-- {
+		j := strings.LastIndexByte(s[:k], ' ')
+		if j < 0 {
+			return s
+		}
+		k = j
+		if n > 1 {
+			for k > 0 && s[k-1] == ' ' {
+				k--
+			}
+		}
+	}
+	return strings.TrimLeft(s[k:], " ")
 }
 
 // nearestMarker returns the marker ending closest before byte i in the clause.
@@ -335,7 +432,15 @@ func singleDigit(t string, j int) (int64, int, bool) {
 		d = v
 	}
 	if j+n < len(t) {
-		r2, _ := utf8.DecodeRuneInString(t[j+n:])
+		r2, n2 := utf8.DecodeRuneInString(t[j+n:])
+		if isMeasureWord(r2) {
+			return 0, j, false // 59元一件: the digit counts pieces
+		}
+		if r2 == '一' {
+			if r3, _ := utf8.DecodeRuneInString(t[j+n+n2:]); isMeasureWord(r3) {
+				return d, j + n, true // 四十九块九一瓶
+			}
+		}
 		if isDigit(r2) || r2 == '.' || hanDigit[r2] > 0 || strings.ContainsRune("十百千万亿点%", r2) || isASCIILetter(r2) {
 			return 0, j, false
 		}
@@ -345,6 +450,11 @@ func singleDigit(t string, j int) (int64, int, bool) {
 	}
 	return d, j + n, true
 }
+
+// measureWords are the Chinese classifiers that count goods.
+const measureWords = "件个份套瓶盒台双支包袋罐箱把条片只张组桶对提枚颗粒听"
+
+func isMeasureWord(r rune) bool { return strings.ContainsRune(measureWords, r) }
 
 func skipSpace(t string, j int) int {
 	for j < len(t) && t[j] == ' ' {
@@ -422,6 +532,9 @@ func (c *Checker) moneyMentions(t string) []money {
 			if isASCIILetter(rune(u.word[0])) && e < len(t) && isASCIILetter(rune(t[e])) {
 				continue
 			}
+			if r, _ := utf8.DecodeRuneInString(t[e:]); u.tenths && isHan(r) && !strings.ContainsRune("零〇一二两三四五六七八九钱分", r) {
+				break // 三角形, 五角星: a word, not money
+			}
 			unitFound = true
 			if m.currency == "" {
 				m.currency = u.currency
@@ -455,16 +568,56 @@ func (c *Checker) moneyMentions(t string) []money {
 			j = e
 			break
 		}
+		approx := ""
+		if !unitFound {
+			// 两百出头, 一百三十多块: an approximate amount, perhaps with a unit after
+			for _, sfx := range approxSuffixes {
+				if strings.HasPrefix(t[k:], sfx) {
+					approx = sfx
+					k2 := k + len(sfx)
+					for _, u := range moneyUnits {
+						if strings.HasPrefix(t[k2:], u.word) && !u.tenths {
+							unitFound, j = true, k2+len(u.word)
+							if m.currency == "" {
+								m.currency = u.currency
+							}
+							break
+						}
+					}
+					if !unitFound {
+						j = k2
+					}
+					break
+				}
+			}
+		} else if sfx := t[skipSpace(t, j):]; startsWithAny(sfx, []string{"出头", "左右", "上下"}) {
+			for _, x := range []string{"出头", "左右", "上下"} {
+				if strings.HasPrefix(sfx, x) {
+					approx = x
+					j = skipSpace(t, j) + len(x)
+				}
+			}
+		}
+		clause := t[clauseStart(t, a):a]
+		trimmed := strings.TrimRight(clause, " ")
+		below := endsWithAny(trimmed, belowMarkersZH) || endsWithAny(trimmed, belowMarkersEN)
 		if m.currency == "" && !unitFound {
 			// A bare number counts as money only right after a price word
-			// and when no other unit follows: "到手价129.9", "价格：99".
-			if k < len(t) {
-				r, _ := utf8.DecodeRuneInString(t[k:])
-				if isHan(r) || isASCIILetter(r) || r == '%' || r == '+' || r == '*' || r == 'x' {
+			// and when no other unit follows: "到手价129.9", "价格：99", or
+			// after 不到 when the clause prices one piece: "一盒不到一百三".
+			next := k
+			if approx != "" {
+				next = j // 两百多件 counts pieces
+			}
+			if next < len(t) {
+				r, _ := utf8.DecodeRuneInString(t[next:])
+				if isHan(r) && r != '的' || isASCIILetter(r) || r == '%' || r == '+' || r == '*' || r == 'x' {
 					continue
 				}
 			}
-			if mk, _ := nearestMarker(t, a); mk.word == "" || !strings.HasSuffix(trimFiller(t[clauseStart(t, a):a]), mk.word) {
+			perPiece := endsWithAny(trimmed, belowMarkersZH) && containsAny(clause, perUnit)
+			if mk, _ := nearestMarker(t, a); !perPiece && (mk.word == "" || !strings.HasSuffix(trimFiller(clause), mk.word) &&
+				!strings.HasSuffix(strings.TrimRight(clause, " :"), mk.word)) {
 				continue
 			}
 		}
@@ -473,6 +626,16 @@ func (c *Checker) moneyMentions(t string) []money {
 		}
 		m.j = j
 		m.amount = amount
+		m.lo, m.hi = amount, amount
+		if approx != "" {
+			m.lo, m.hi = approxRange(amount, approx)
+		}
+		if below {
+			m.lo, m.hi = 0, amount-1
+			if strings.HasSuffix(trimmed, "不超过") {
+				m.hi = amount
+			}
+		}
 		m.kind, m.marker = kindOf(t, m.i, lastEnd)
 		after := t[skipSpace(t, j):]
 		if strings.HasPrefix(after, "off") || strings.HasPrefix(after, "优惠券") || strings.HasPrefix(after, "券") ||
@@ -501,19 +664,29 @@ func (c *Checker) rulePrice(s *sentence) *violation {
 			return &violation{CategoryPrice, m.i, m.j, fmt.Sprintf("price %q is in %s but the catalog prices the product in %s", span, m.currency, p.Currency)}
 		}
 		offer := int64(p.Offer())
+		qty := c.quantityBefore(t, m.i)
+		if qty == 1 {
+			qty = c.quantityAfter(t, m.j)
+		}
+		is := func(want int64) bool { return m.matches(qty * want) }
 		switch m.kind {
 		case "saving":
-			if p.PromoPrice == nil || m.amount != int64(p.Price)-offer {
+			if p.PromoPrice == nil || !is(int64(p.Price)-offer) {
 				return &violation{CategoryPrice, m.i, m.j, fmt.Sprintf("saving %q does not match the catalog (price %s, promotion %s)", span, p.Price.Spoken(), promoString(p))}
 			}
 		case "current":
-			if m.amount != offer {
+			if !is(offer) {
 				return &violation{CategoryPrice, m.i, m.j, fmt.Sprintf("price %q does not match the price paid now, %s", span, p.Offer().Spoken())}
 			}
 		default:
-			if m.amount != int64(p.Price) && m.amount != offer {
+			if !is(int64(p.Price)) && !is(offer) {
 				return &violation{CategoryPrice, m.i, m.j, fmt.Sprintf("price %q does not match the catalog price %s or promotion price %s", span, p.Price.Spoken(), promoString(p))}
 			}
+		}
+	}
+	for _, h := range c.promotions.find(t) {
+		if p == nil || !containsAny(s.facts, c.promoGroups[h.group]) {
+			return &violation{CategoryPrice, h.i, h.j, fmt.Sprintf("promotion %q is not in the catalog", h.term)}
 		}
 	}
 	for _, loc := range c.reDiscount.FindAllStringSubmatchIndex(t, -1) {
@@ -534,6 +707,9 @@ func (c *Checker) rulePrice(s *sentence) *violation {
 			tenths = v
 		case loc[4] >= 0:
 			v, ok := parseNumber(t[loc[4]:loc[5]])
+			if v >= 10000 {
+				continue
+			}
 			if !ok {
 				continue
 			}
@@ -557,6 +733,43 @@ func (c *Checker) rulePrice(s *sentence) *violation {
 	return nil
 }
 
+// quantityBefore returns how many pieces an amount at byte i is for, when
+// the clause says so right before it ("两件118元", "two jars for 99.8
+// yuan"), or the clause before ends with it and this one starts with the
+// amount ("two tees, 118 yuan"). It returns 1 otherwise.
+func (c *Checker) quantityBefore(t string, i int) int64 {
+	cs := clauseStart(t, i)
+	prefix := t[cs:i]
+	if strings.TrimSpace(prefix) == "" && cs > 0 {
+		_, size := utf8.DecodeLastRuneInString(t[:cs])
+		prefix = t[clauseStart(t, cs-size) : cs-size]
+	}
+	loc := c.reQty.FindStringSubmatchIndex(prefix)
+	if loc == nil {
+		return 1
+	}
+	v, ok := parseNumber(prefix[loc[2]:loc[3]])
+	if !ok || v < 200 || v%100 != 0 {
+		return 1
+	}
+	return v / 100
+}
+
+// quantityAfter returns how many pieces an amount ending at byte j is for
+// when the count follows it: "118 yuan for two", "118元两件". It returns 1
+// otherwise.
+func (c *Checker) quantityAfter(t string, j int) int64 {
+	loc := c.reQtyAfter.FindStringSubmatchIndex(t[j:])
+	if loc == nil {
+		return 1
+	}
+	v, ok := parseNumber(t[j+loc[2] : j+loc[3]])
+	if !ok || v < 200 || v%100 != 0 {
+		return 1
+	}
+	return v / 100
+}
+
 func promoString(p *evercast.Product) string {
 	if p.PromoPrice == nil {
 		return "none"
@@ -566,7 +779,7 @@ func promoString(p *evercast.Product) string {
 
 var strongOriginal = []string{"原价", "划线价", "市场价", "专柜价", "吊牌价", "门市价", "门店价", "日常价", "零售价",
 	"建议零售价", "指导价", "参考价", "官方价", "官网价", "original price", "regular price", "list price",
-	"retail price", "rrp", "msrp", "compare at"}
+	"retail price", "rrp", "msrp", "compare at", "tag price"}
 
 // lowestRecent returns the lowest price charged in the days before the
 // session: from day-N to day-1 inclusive, the session day itself excluded.
@@ -681,12 +894,18 @@ func (c *Checker) ruleStock(s *sentence) *violation {
 		tok, bound := group(t, loc, 3), group(t, loc, 2)
 		if tok == "" {
 			tok = group(t, loc, 5)
+			if startsWithAny(t[loc[1]:], notStockNouns) {
+				continue // 最后一个产品: the last item of the show
+			}
 		}
 		if v := check(loc[0], loc[1], tok, bound); v != nil {
 			return v
 		}
 	}
 	for _, loc := range c.reStockEN.FindAllStringSubmatchIndex(t, -1) {
+		if containsAny(t[loc[0]:loc[1]], timeWords) {
+			continue // "3 minutes left"
+		}
 		tok := group(t, loc, 2)
 		for _, k := range []int{3, 4} {
 			if tok == "" {
@@ -699,6 +918,12 @@ func (c *Checker) ruleStock(s *sentence) *violation {
 	}
 	return nil
 }
+
+// notStockNouns follow 最后N个 when it counts items of the show, not stock.
+var notStockNouns = []string{"产品", "商品", "宝贝", "链接", "问题", "环节", "话题", "福利", "款"}
+
+// timeWords mark "N minutes left" as time, not stock.
+var timeWords = []string{"second", "minute", "hour", "day", "week", "month", "year"}
 
 // lowStock reports whether stock is really low: at most LowStockUnits, or at
 // most LowStockShare of the last 30 days' sales.
@@ -738,7 +963,7 @@ func (c *Checker) ruleSales(s *sentence) *violation {
 		got := int64(s.product.Sales30d)
 		bad := false
 		switch strings.TrimSpace(bound) {
-		case "超过", "超", "达", "达到", "over", "more than":
+		case "超过", "超", "达", "达到", "突破", "上", "过", "破", "over", "more than":
 			bad = got < n
 		case "近", "将近", "nearly", "almost":
 			bad = got > n || got*10 < n*9
@@ -772,6 +997,17 @@ func (c *Checker) ruleSales(s *sentence) *violation {
 		if v := check(i, j, group(t, loc, 5), group(t, loc, 6), "", group(t, loc, 7)); v != nil {
 			return v
 		}
+	}
+	for _, loc := range c.reRate.FindAllStringSubmatchIndex(t, -1) {
+		tok := group(t, loc, 1)
+		if tok == "" {
+			tok = group(t, loc, 2)
+		}
+		if s.judged(loc[0], loc[1]) || s.product != nil && strings.Contains(s.facts, tok+"%") {
+			continue
+		}
+		s.claim(loc[0], loc[1])
+		return &violation{CategorySales, loc[0], loc[1], fmt.Sprintf("rate %q is not in the catalog", t[loc[0]:loc[1]])}
 	}
 	for _, loc := range c.reSalesEN.FindAllStringSubmatchIndex(t, -1) {
 		if tok := group(t, loc, 2); tok != "" {

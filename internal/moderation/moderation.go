@@ -90,6 +90,9 @@ type rules struct {
 	intents                                                           []phrase
 	reURL, rePhone, reLandline, reID, reCard, reEmail, reHandle, reQQ *regexp.Regexp
 	reAddrZH, reAddrEN, reSKU                                         *regexp.Regexp
+	reEmailSpelled, reIntlPhone, reOwnHandle, reSecret, reSpam        *regexp.Regexp
+	reInjection                                                       *regexp.Regexp
+	intentREs                                                         []intentRE
 }
 
 var loadRules = sync.OnceValue(func() *rules {
@@ -110,16 +113,35 @@ var loadRules = sync.OnceValue(func() *rules {
 		}
 	}
 	sort.SliceStable(r.intents, func(a, b int) bool { return len(r.intents[a].text) > len(r.intents[b].text) })
-	r.reURL = regexp.MustCompile(`https?:|www\.|\b[a-z0-9-]+\.(?:com|cn|net|org|top|xyz|io|cc|me|vip|shop|info|link|club)\b|t\.cn/|dot com`)
-	r.rePhone = regexp.MustCompile(`(?:^|[^0-9])(?:\+?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]){8}(?:[^0-9]|$)`)
+	r.reURL = regexp.MustCompile(`https?:|www\.|\b[a-z0-9-]+\.(?:com|cn|net|org|top|xyz|io|cc|me|vip|shop|info|link|club|ly|gl)\b|t\.cn/|\bdot (?:com|net|org|cn)\b`)
+	r.rePhone = regexp.MustCompile(`(?:^|[^0-9])(?:\+?86[ .-]?)?1[3-9][0-9](?:[ .-]?[0-9]){8}(?:[^0-9]|$)`)
+	r.reIntlPhone = regexp.MustCompile(`\+[1-9][0-9]{0,2}[ .-]?(?:[0-9][ .-]?){7,12}[0-9]`)
+	r.reEmailSpelled = regexp.MustCompile(`\b[a-z0-9._-]+\s?(?:\bat\b|\[at\]|\(at\))\s?[a-z0-9-]+\s?(?:\bdot\b|\[dot\]|\(dot\))\s?(?:com|cn|net|org)\b`)
+	r.reOwnHandle = regexp.MustCompile(`(?:我的(?:微信|微信号|vx|wx|qq|扣扣|whatsapp|telegram|line)|我(?:微信|qq)(?:号)?\s?(?:是|:))(?:号|id)?\s?(?:是|:)?\s?[a-z0-9]|\bmy (?:wechat|weixin|qq|whatsapp|telegram|line|instagram|ig)(?: id| number| handle)?(?: is|:)\s?\S`)
+	r.reSecret = regexp.MustCompile(`(?:密码|口令|验证码|支付密码|password|passcode|pin code|verification code)\s?(?:是|为|:|is)?\s?[^\s]{3,}`)
+	r.reSpam = regexp.MustCompile(`earn \$?[0-9]+|link in (?:my )?bio|click here|点我头像|看我头像|点头像|私我`)
+	r.reInjection = regexp.MustCompile(`(?:忽略|无视|忘记|忘掉|不要管|别管|跳过|不用管|不要理)[^。！？!?]{0,12}(?:指令|规则|设定|限制|提示|要求|命令|规定)` +
+		`|从现在(?:开始|起)[,，\s]*你` +
+		`|(?:说|念|读|喊|复述|重复一遍|回复|\bsay|\brepeat|\brespond(?: only)? with|\breply(?: only)? with|\banswer(?: only)? with|\btype)\s?[:：]?\s?["“'‘「『]` + // say a quoted phrase
+		`|你(?:只能|必须|就要|得|一定要)说|\byou (?:must|have to|should|will) (?:now )?say\b` +
+		`|重复一遍\s?[:：]` +
+		`|\bfrom now on,?\s(?:you|only|always|never|answer|reply|respond|speak|talk)` +
+		`|(?:\btranslate|翻译)[^:：]{0,20}[:：]` +
+		`|\bignore\b[^.!?]{0,30}\b(?:instructions?|rules|prompts?|guidelines)\b`)
 	r.reLandline = regexp.MustCompile(`(?:^|[^0-9])0[1-9][0-9]{1,2}[ -]?[0-9]{7,8}(?:[^0-9]|$)`)
 	r.reID = regexp.MustCompile(`(?:^|[^0-9])[1-9][0-9]{16}[0-9x](?:[^0-9a-z]|$)`)
 	r.reCard = regexp.MustCompile(`(?:^|[^0-9])[0-9]{16,19}(?:[^0-9]|$)`)
 	r.reEmail = regexp.MustCompile(`[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}`)
-	r.reHandle = regexp.MustCompile(`(?:微信|微信号|vx|v信|wx|weixin|wechat|威信|薇信|加v|line|whatsapp|telegram)\s?(?:号|id)?\s?(?:是|:|：)?\s?[a-z0-9][a-z0-9_-]{4,19}`)
+	r.reHandle = regexp.MustCompile(`(?:(?:微信|微信号|vx|v信|wx|weixin|wechat|威信|薇信|加v|line|whatsapp|telegram)\s?(?:号|id)?\s?(?:是|:|：)?|\bv\s?[:：])\s?[a-z0-9][a-z0-9_-]{4,19}`)
 	r.reQQ = regexp.MustCompile(`(?:qq|扣扣|企鹅)\s?(?:号|群)?\s?(?:是|:)?\s?[0-9]{5,11}`)
-	r.reAddrZH = regexp.MustCompile(`\p{Han}{1,10}(?:路|街|道|巷|弄|大道)[0-9一二三四五六七八九十百]+号|[0-9]+(?:栋|幢|单元|号楼|室)|我家住在|我住在|我的地址|收货地址是|小区[0-9]+`)
-	r.reAddrEN = regexp.MustCompile(`\b[0-9]+\s[a-z]+(?:\s[a-z]+)?\s(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd)\b|\bmy address\b|\bi live at\b`)
+	r.reAddrZH = regexp.MustCompile(`[\p{Han}0-9]{1,10}(?:路|街|道|巷|弄|大道)[0-9一二三四五六七八九十百]+号|[0-9]+(?:栋|幢|单元|号楼|室)|我家住在|我住在|我的地址|我家地址|收货地址是|小区[0-9]+`)
+	r.reAddrEN = regexp.MustCompile(`\b[0-9]+[a-z]?\s[a-z]+(?:\s[a-z]+)?\s(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd)\b|\bmy address\b|\bi live at\b`)
+	r.intentREs = []intentRE{
+		{regexp.MustCompile(`\bwhere\b[^?.!]{0,30}\b(?:from|made|produced|grown|manufactured)\b`), IntentOrigin},
+		{regexp.MustCompile(`^\s*(?:h+i{2,}|he+y{2,}|hel+o{2,})\b`), IntentGreeting},
+		// 主播好 greets; 主播好可爱 does not
+		{regexp.MustCompile(`主播好(?:$|[呀啊哦吖呢~!！。,，\s]|\p{So})`), IntentGreeting},
+	}
 	r.reSKU = regexp.MustCompile(`\b[a-z]{1,8}-[0-9]{1,6}(?:-[a-z0-9]{1,6})?\b`)
 	return r
 })
@@ -201,7 +223,27 @@ func capRunes(s string, n int) string {
 }
 
 var hanDigits = strings.NewReplacer("零", "0", "〇", "0", "一", "1", "幺", "1", "二", "2", "两", "2", "三", "3",
-	"四", "4", "五", "5", "六", "6", "七", "7", "八", "8", "九", "9")
+	"四", "4", "五", "5", "六", "6", "七", "7", "八", "8", "九", "9",
+	// financial numerals (壹 is already 一 after normalising)
+	"贰", "2", "叁", "3", "肆", "4", "伍", "5", "陆", "6", "柒", "7", "捌", "8", "玖", "9")
+
+// containsWord reports whether t contains any of the words (substrings).
+func containsWord(t string, words ...string) bool {
+	for _, w := range words {
+		if strings.Contains(t, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// dropSymbol removes emoji and other symbols: "V❤：abc123".
+func dropSymbol(r rune) rune {
+	if unicode.Is(unicode.So, r) || unicode.Is(unicode.Sk, r) {
+		return -1
+	}
+	return r
+}
 
 // repeated reports a rune repeated 6 times or more in a row, or a text that
 // is one short unit repeated 4 times or more ("买买买买", "666666").
@@ -244,19 +286,22 @@ func Classify(c Comment, lang evercast.Language) Decision {
 	}
 	pii := hanDigits.Replace(t)
 	compact := strings.NewReplacer(" ", "", "-", "", ".", "").Replace(pii)
+	bare := strings.Map(dropSymbol, pii) // "V❤：abc123" → "v:abc123"
 	switch {
 	case anyPhrase(t, r.abuse):
 		return Decision{Action: ActionIgnore, Reason: ReasonAbuse}
-	case r.reEmail.MatchString(t):
+	case r.reEmail.MatchString(t) || r.reEmailSpelled.MatchString(t) && containsWord(t, "mail", "邮箱") ||
+		r.rePhone.MatchString(pii) || r.rePhone.MatchString(compact) || r.reIntlPhone.MatchString(pii) || r.reLandline.MatchString(pii) ||
+		r.reID.MatchString(compact) || r.reCard.MatchString(compact) || r.reAddrZH.MatchString(t) ||
+		r.reAddrZH.MatchString(pii) || r.reAddrEN.MatchString(t) || r.reOwnHandle.MatchString(pii) ||
+		r.reSecret.MatchString(t):
+		// Before spam: a viewer's own number, address, handle or password is
+		// personal data even when it reads like solicitation.
 		return Decision{Action: ActionIgnore, Reason: ReasonPersonalData}
-	case r.reURL.MatchString(t) || r.reHandle.MatchString(pii) || r.reQQ.MatchString(pii) ||
-		anyPhrase(t, r.spam) || repeated(t):
+	case r.reURL.MatchString(t) || r.reHandle.MatchString(bare) || r.reQQ.MatchString(pii) ||
+		anyPhrase(t, r.spam) || r.reSpam.MatchString(t) || repeated(t):
 		return Decision{Action: ActionIgnore, Reason: ReasonSpam}
-	case r.rePhone.MatchString(pii) || r.reLandline.MatchString(pii) || r.reID.MatchString(compact) ||
-		r.reCard.MatchString(compact) || r.reEmail.MatchString(t) || r.reAddrZH.MatchString(pii) ||
-		r.reAddrEN.MatchString(t):
-		return Decision{Action: ActionIgnore, Reason: ReasonPersonalData}
-	case anyPhrase(t, r.injection):
+	case anyPhrase(t, r.injection) || r.reInjection.MatchString(t):
 		return Decision{Action: ActionIgnore, Reason: ReasonInjection}
 	}
 	d := Decision{Intent: intentOf(t, r)}
@@ -274,13 +319,33 @@ func Classify(c Comment, lang evercast.Language) Decision {
 	return d
 }
 
+// intentRE is an intent recognised by pattern rather than phrase.
+type intentRE struct {
+	re     *regexp.Regexp
+	intent string
+}
+
 // intentOf returns the intent of the earliest intent phrase; "human" wins
 // over all, and a greeting yields to any question.
 func intentOf(t string, r *rules) string {
 	best, bestAt := IntentOther, len(t)+1
 	greeting := false
+	hits := make([]phrase, 0, 4)
 	for _, p := range r.intents {
+		if index(t, p.text) >= 0 {
+			hits = append(hits, p)
+		}
+	}
+	for _, x := range r.intentREs {
+		if loc := x.re.FindStringIndex(t); loc != nil {
+			hits = append(hits, phrase{t[loc[0]:loc[1]], x.intent})
+		}
+	}
+	for _, p := range hits {
 		k := index(t, p.text)
+		if k < 0 {
+			k = strings.Index(t, p.text)
+		}
 		if k < 0 {
 			continue
 		}
