@@ -86,7 +86,13 @@ type Clip struct {
 	// Duration of the rendered clip; a whole multiple of 320 ms.
 	DurationMS int64 `json:"duration_ms,omitempty"`
 	// Start is the clip's offset on the session's aired timeline.
-	StartMS     *int64 `json:"start_ms,omitempty"`
+	StartMS *int64 `json:"start_ms,omitempty"`
+	// Breaks are the 320 ms quanta at whose start the voice pauses, where a
+	// live reply may cut in.
+	Breaks []int `json:"breaks,omitempty"`
+	// AiredMS is how much of the clip aired when a cut ended it early (a
+	// whole multiple of 320 ms); nil when it aired whole.
+	AiredMS     *int64 `json:"aired_ms,omitempty"`
 	AudioKey    string `json:"audio_key,omitempty"`
 	VideoKey    string `json:"video_key,omitempty"`
 	VideoSHA256 string `json:"video_sha256,omitempty"`
@@ -105,3 +111,12 @@ type Clip struct {
 
 // Duration returns the clip's rendered duration.
 func (c *Clip) Duration() time.Duration { return time.Duration(c.DurationMS) * time.Millisecond }
+
+// OnAirMS is how long the clip was (or will be) on air: AiredMS when a cut
+// ended it early, else its rendered duration.
+func (c *Clip) OnAirMS() int64 {
+	if c.AiredMS != nil {
+		return *c.AiredMS
+	}
+	return c.DurationMS
+}

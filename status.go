@@ -19,6 +19,9 @@ type RundownEntry struct {
 	Duration float64    `json:"duration"`
 	AiredAt  *time.Time `json:"aired_at"`
 	OnAirAt  *time.Time `json:"on_air_at,omitempty"`
+	// Cut says the clip was ended early by an operator's cut; Duration is
+	// then what aired.
+	Cut bool `json:"cut,omitempty"`
 	// LatencyMS is, for replies, the time from the comment's arrival to the
 	// reply going on air.
 	LatencyMS *int64 `json:"latency_ms,omitempty"`
@@ -40,13 +43,14 @@ func (c *Clip) Entry() *RundownEntry {
 	e := &RundownEntry{
 		ID: c.ID, Seq: c.Seq, Kind: c.Kind, Product: c.ProductID, Language: c.Language,
 		Text: c.Text, State: c.State, CommentID: c.CommentID,
-		Duration: float64(c.DurationMS) / 1000, AiredAt: c.AiredAt, OnAirAt: c.OnAirAt,
+		Duration: float64(c.OnAirMS()) / 1000, AiredAt: c.AiredAt, OnAirAt: c.OnAirAt,
 		Writer: c.Writer, Verdict: c.Verdict, Error: c.Error, VideoKey: c.VideoKey, SHA256: c.VideoSHA256,
 	}
 	if c.StartMS != nil {
 		s := float64(*c.StartMS) / 1000
 		e.Start = &s
 	}
+	e.Cut = c.AiredMS != nil
 	if c.CommentAt != nil && c.OnAirAt != nil {
 		ms := c.OnAirAt.Sub(*c.CommentAt).Milliseconds()
 		e.LatencyMS = &ms

@@ -298,7 +298,7 @@ func seedDemo(t testing.TB, s *server) string {
 	return id
 }
 
-func waitAired(t *testing.T, s *server, id string, n int, d time.Duration) *evercast.Rundown {
+func waitAired(t testing.TB, s *server, id string, n int, d time.Duration) *evercast.Rundown {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
@@ -389,7 +389,11 @@ func TestCommentReplyAirs(t *testing.T) {
 		for _, c := range aired(rd) {
 			if c.Kind == evercast.KindReply && c.CommentID == "c1" {
 				if !strings.Contains(c.Text, "49.9") || c.LatencyMS == nil || *c.LatencyMS < 0 {
-					t.Fatalf("reply %+v", c)
+					lat := "nil"
+					if c.LatencyMS != nil {
+						lat = fmt.Sprint(*c.LatencyMS)
+					}
+					t.Fatalf("reply %q latency %s", c.Text, lat)
 				}
 				for _, o := range rd.Clips {
 					if o.CommentID == "c2" {

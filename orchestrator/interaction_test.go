@@ -28,7 +28,9 @@ func liveFixture(t *testing.T) (*fixture, *Orchestrator, *recorder) {
 	return f, o, q
 }
 
-func comment(id, text string) evercast.Comment { return evercast.Comment{ID: id, User: "u" + id, Text: text} }
+func comment(id, text string) evercast.Comment {
+	return evercast.Comment{ID: id, User: "u" + id, Text: text}
+}
 
 func TestCommentsModerationAndReplies(t *testing.T) {
 	f, o, _ := liveFixture(t)

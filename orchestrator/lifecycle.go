@@ -163,7 +163,7 @@ func RetirePending(ctx context.Context, st interface {
 		if c.Kind == evercast.KindStandby {
 			continue // the standby template is kept, not retired
 		}
-		if _, err := st.FailClip(ctx, c.ID, "not aired: the session ended first", now); err != nil && !errors.Is(err, evercast.ErrConflict) {
+		if _, err := st.FailClip(ctx, c.ID, "retired: not aired, the session ended first", now); err != nil && !errors.Is(err, evercast.ErrConflict) {
 			return err
 		}
 	}
@@ -257,7 +257,9 @@ func (x *Orchestrator) Say(ctx context.Context, id, text string) (*evercast.Clip
 		return nil, err
 	}
 	x.dispatch(ctx, tasks.TypeScript, c, tasks.QueueCritical)
-	x.publish(id, control.EventClipPlanned, clipData(c))
+	d := clipData(c)
+	d.Text = text
+	x.publish(id, control.EventClipPlanned, d)
 	x.command(ctx, id, "say", map[string]string{"text": text}, nil)
 	return c, nil
 }

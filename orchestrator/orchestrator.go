@@ -112,6 +112,13 @@ type Orchestrator struct {
 	reconcile map[string]bool // sessions whose in-flight work must be re-dispatched
 	lastStuck map[string]time.Time
 	budgets   map[string]*budget
+	buffers   map[string]bufferSeen
+}
+
+// bufferSeen is the last buffer event published for a session.
+type bufferSeen struct {
+	readyMS int64
+	at      time.Time
 }
 
 type metrics struct {
@@ -327,6 +334,7 @@ func (x *Orchestrator) planSession(ctx context.Context, s *evercast.Session, raw
 		p.PlannedMS += estimateMS
 	}
 
+	x.publishBuffer(s, stats, now)
 	if s.State == evercast.SessionWarming && len(batch) == 0 {
 		if err := x.maybeGoLive(ctx, s, p, stats); err != nil {
 			return err
@@ -512,6 +520,35 @@ func (x *Orchestrator) publish(sessionID, name string, data any) {
 	if x.o.Events != nil {
 		x.o.Events.Publish(control.Event{SessionID: sessionID, Name: name, At: x.o.Clock.Now(), Data: data})
 	}
+}
+
+// publishBuffer sends a session's buffer-ahead when it moved by a second
+// or more, or every 5 s.
+func (x *Orchestrator) publishBuffer(s *evercast.Session, st store.ClipStats, now time.Time) {
+	if x.o.Events == nil {
+		return
+	}
+	x.mu.Lock()
+	if x.buffers == nil {
+		x.buffers = map[string]bufferSeen{}
+	}
+	last := x.buffers[s.ID]
+	due := now.Sub(last.at) >= 5*time.Second || abs(st.ReadyMS-last.readyMS) >= 1000
+	if due {
+		x.buffers[s.ID] = bufferSeen{readyMS: st.ReadyMS, at: now}
+	}
+	x.mu.Unlock()
+	if due {
+		x.publish(s.ID, control.EventBuffer, control.BufferData{BufferAheadSeconds: float64(st.ReadyMS) / 1000,
+			TargetSeconds: float64(s.LookaheadSeconds), InFlight: st.InFlight})
+	}
+}
+
+func abs(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
 }
 
 // clipData is a clip as the clip.* events show it.

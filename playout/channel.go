@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/evercast/evercast"
@@ -27,9 +29,16 @@ type channel struct {
 	done   chan struct{}
 
 	splicer *mpegts.Splicer
-	window  *hls.Window
-	pushers []*pusher
-	pwg     sync.WaitGroup
+	segs    *mpegts.SegmentBuilder
+	buf     []byte
+	// standbyCheck counts quanta of standby between looks at the rundown.
+	standbyCheck atomic.Int64
+	// replyReady says a priority clip (a live reply, say-now) is rendered:
+	// the clip on air gives way at its next pause.
+	replyReady atomic.Bool
+	window     *hls.Window
+	pushers    []*pusher
+	pwg        sync.WaitGroup
 
 	startMS int64 // where the next clip starts on the session timeline
 	// Real-time schedule: stream tick T airs at wallBase + (T-tickBase).
@@ -88,6 +97,7 @@ func (e *Engine) newChannel(parent context.Context, s *evercast.Session) (*chann
 	}
 	c.startMS = stats.AiredMS
 	c.splicer = mpegts.NewSplicer(streamTicks(c.startMS), mpegts.Options{MaxSegment: maxSegment})
+	c.segs = &mpegts.SegmentBuilder{MaxSegment: maxSegment}
 	c.window, err = hls.NewWindow(e.HLSDir(s.ID), hls.WindowOptions{Size: e.o.HLSWindow, TargetDuration: maxSegment})
 	if err != nil {
 		cancel()
@@ -218,15 +228,24 @@ func (c *channel) airNext() error {
 	if err != nil {
 		return err
 	}
+	if clip.Priority {
+		c.replyReady.Store(false) // the reply is on air now
+	}
 	c.e.publish(c.id, control.EventClipCued, clipData(clip))
-	if err := c.air(clip, data); err != nil {
+	airedMS, cut, err := c.air(clip, data)
+	if err != nil && !cut {
 		return err
 	}
-	end := at.Add(clip.Duration())
+	end := at.Add(time.Duration(airedMS) * time.Millisecond)
 	if c.e.o.Fast {
 		end = c.e.o.Clock.Now()
 	}
-	airedClip, err := src.MarkAired(context.WithoutCancel(c.ctx), clip.ID, end)
+	var airedClip *evercast.Clip
+	if cut {
+		airedClip, err = src.MarkAiredCut(context.WithoutCancel(c.ctx), clip.ID, end, airedMS)
+	} else {
+		airedClip, err = src.MarkAired(context.WithoutCancel(c.ctx), clip.ID, end)
+	}
 	if err != nil {
 		return fmt.Errorf("mark aired: %w", err)
 	}
@@ -265,7 +284,13 @@ func (c *channel) cue(s *evercast.Session, at time.Time) (*evercast.Clip, *mpegt
 			data, ferr := c.fetch(head, c.budget(at))
 			if ferr != nil {
 				c.log.Error("next clip unreadable; airing standby", "clip_id", head.ID, "err", ferr)
+				if c.e.o.Fast {
+					at = c.e.o.Clock.Now()
+				}
 				return c.cueStandby(at)
+			}
+			if c.e.o.Fast {
+				at = c.e.o.Clock.Now() // unpaced: on air now, however long we waited
 			}
 			clip, cerr := src.Cue(c.ctx, c.id, c.startMS, at)
 			if cerr == nil {
@@ -283,6 +308,9 @@ func (c *channel) cue(s *evercast.Session, at time.Time) (*evercast.Clip, *mpegt
 			return nil, nil, fmt.Errorf("cue: %w", err)
 		}
 		if !c.e.o.Fast || time.Now().After(deadline) {
+			if c.e.o.Fast {
+				at = c.e.o.Clock.Now()
+			}
 			return c.cueStandby(at)
 		}
 		// Fast clock: the pipeline, not the wall, sets the pace.
@@ -379,36 +407,100 @@ func (c *channel) fetch(clip *evercast.Clip, budget time.Duration) (*mpegts.Clip
 	return nil, lastErr
 }
 
-// air splices the clip onto the stream and writes it to the outputs, paced
-// to the wall clock unless the clock is fast.
-func (c *channel) air(clip *evercast.Clip, data *mpegts.Clip) error {
-	segs, err := c.splicer.Splice(data)
+// air splices the clip onto the stream 320 ms at a time and writes it to
+// the outputs, paced to the wall clock unless the clock is fast. Between
+// quanta it takes operators' cuts: a cut ends the clip there (gaplessly:
+// every quantum holds exactly 8 video and 15 audio frames), and air returns
+// how much of the clip aired.
+func (c *channel) air(clip *evercast.Clip, data *mpegts.Clip) (airedMS int64, cut bool, err error) {
+	cur, err := c.splicer.Begin(data)
 	if err != nil {
-		return fmt.Errorf("splice %s: %w", clip.ID, err)
+		return 0, false, fmt.Errorf("splice %s: %w", clip.ID, err)
 	}
-	first := true
-	for _, seg := range segs {
-		if !c.e.o.Fast {
-			if err := c.pace(seg.Start); err != nil {
-				return err
+	for {
+		if req, ok := c.takeCut(clip, cur.Taken()); ok {
+			if cur.Taken() > 0 && cur.Taken() < cur.Chunks() {
+				cur.Stop()
+				cut = true
+				c.e.m.cutLatency.Observe(time.Since(req.at).Seconds())
+				c.log.Info("clip cut", "clip_id", clip.ID, "why", req.what, "after_ms", cur.Taken()*320)
+				break
 			}
 		}
-		if _, err := c.window.Append(seg.Data, ticksToDuration(seg.Ticks), false); err != nil {
-			c.log.Error("hls append", "err", err)
+		var ch mpegts.Chunk
+		var ok bool
+		c.buf, ch, ok = cur.AppendNext(c.buf[:0])
+		if !ok {
+			break
+		}
+		if !c.e.o.Fast {
+			if err := c.pace(ch.Start); err != nil {
+				cur.Stop()
+				return int64(cur.Taken()-1) * 320, true, err
+			}
 		}
 		for _, p := range c.pushers {
-			p.Write(seg.Data)
+			p.Write(append([]byte(nil), ch.Data...))
 		}
-		first = false
+		if seg, done := c.segs.Add(ch); done {
+			c.appendHLS(seg)
+		}
 	}
-	_ = first
-	c.startMS += data.Duration().Milliseconds()
+	if seg, done := c.segs.Flush(); done {
+		c.appendHLS(seg)
+	}
+	airedMS = int64(cur.Taken()) * 320
+	c.startMS += airedMS
 	if !c.e.o.Fast {
 		// Hold the next cue until shortly before this clip ends, so that a
 		// reply or command lands at the very next boundary.
-		return c.pace(streamTicks(c.startMS))
+		return airedMS, cut, c.pace(streamTicks(c.startMS))
 	}
-	return nil
+	return airedMS, cut, nil
+}
+
+func (c *channel) appendHLS(seg mpegts.Segment) {
+	if _, err := c.window.Append(seg.Data, ticksToDuration(seg.Ticks), false); err != nil {
+		c.log.Error("hls append", "err", err)
+	}
+}
+
+// takeCut returns a pending cut that applies to the clip on air: skip ends
+// any clip; standby ends anything but standby; resume ends standby. A
+// standby clip also ends early once the rundown has a clip ready (the
+// buffer refilled), unless the session is paused.
+func (c *channel) takeCut(clip *evercast.Clip, taken int) (cutRequest, bool) {
+	for {
+		select {
+		case req := <-c.cut:
+			switch {
+			case req.what == "skip",
+				req.what == "standby" && clip.Kind != evercast.KindStandby,
+				req.what == "resume" && clip.Kind == evercast.KindStandby:
+				return req, true
+			}
+			continue
+		default:
+		}
+		break
+	}
+	if c.replyReady.Load() && !clip.Priority && clip.Kind != evercast.KindClosing {
+		// A live reply is waiting: cut in at the voice's next pause, or at
+		// once into standby.
+		if clip.Kind == evercast.KindStandby || slices.Contains(clip.Breaks, taken) {
+			c.replyReady.Store(false)
+			return cutRequest{what: "reply", at: time.Now()}, true
+		}
+	}
+	if clip.Kind == evercast.KindStandby && c.standbyCheck.Add(1)%3 == 0 {
+		// Every ~1 s of standby: is there something to air instead?
+		if s, err := c.e.o.Source.GetSession(c.ctx, c.id); err == nil && s.State == evercast.SessionLive {
+			if _, err := c.e.o.Source.Peek(c.ctx, c.id); err == nil {
+				return cutRequest{what: "ready", at: time.Now()}, true
+			}
+		}
+	}
+	return cutRequest{}, false
 }
 
 // pace waits until stream tick t is due (less the lead). The first call

@@ -35,6 +35,7 @@ type Source interface {
 	Cue(ctx context.Context, sessionID string, startMS int64, now time.Time) (*evercast.Clip, error)
 	CueStandby(ctx context.Context, sessionID string, c *evercast.Clip, startMS int64, now time.Time) (*evercast.Clip, error)
 	MarkAired(ctx context.Context, clipID string, now time.Time) (*evercast.Clip, error)
+	MarkAiredCut(ctx context.Context, clipID string, now time.Time, airedMS int64) (*evercast.Clip, error)
 	SetSessionState(ctx context.Context, id string, to evercast.SessionState, from ...evercast.SessionState) (*evercast.Session, error)
 	ListClips(ctx context.Context, f store.ClipFilter) ([]*evercast.Clip, error)
 	FailClip(ctx context.Context, id string, msg string, at time.Time) (*evercast.Clip, error)
@@ -94,11 +95,12 @@ type Engine struct {
 }
 
 type metrics struct {
-	aired     *prometheus.CounterVec
-	standby   prometheus.Counter
-	late      prometheus.Histogram
-	channels  prometheus.Gauge
-	cueErrors prometheus.Counter
+	aired      *prometheus.CounterVec
+	standby    prometheus.Counter
+	late       prometheus.Histogram
+	channels   prometheus.Gauge
+	cueErrors  prometheus.Counter
+	cutLatency prometheus.Histogram
 }
 
 // New returns an engine.
@@ -110,7 +112,9 @@ func New(o Options) *Engine {
 		o.Stall = 20 * time.Second
 	}
 	if o.Lead == 0 {
-		o.Lead = 1500 * time.Millisecond
+		// Data goes out this far ahead of real time: the bound on how late
+		// a cut can land, beyond the quantum in progress.
+		o.Lead = 500 * time.Millisecond
 	}
 	if o.HLSWindow == 0 {
 		o.HLSWindow = 8
@@ -130,9 +134,11 @@ func New(o Options) *Engine {
 		late:      prometheus.NewHistogram(prometheus.HistogramOpts{Name: "evercast_playout_late_seconds", Help: "How late data reached the outputs against the real-time schedule.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
 		channels:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "evercast_playout_channels", Help: "Sessions this playout is airing."}),
 		cueErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "evercast_playout_cue_errors_total", Help: "Errors cueing or fetching clips."}),
+		cutLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "evercast_playout_cut_seconds",
+			Help: "From an operator's cut (skip, cut to standby) to the quantum where the clip on air ends.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
 	}
 	if o.Registry != nil {
-		o.Registry.MustRegister(m.aired, m.standby, m.late, m.channels, m.cueErrors)
+		o.Registry.MustRegister(m.aired, m.standby, m.late, m.channels, m.cueErrors, m.cutLatency)
 	}
 	return &Engine{o: o, m: m, ch: map[string]*channel{}}
 }
@@ -267,6 +273,17 @@ func (e *Engine) record(ctx context.Context, sessionID, kind string, data any) {
 	}
 	if err := e.o.Recorder.Record(context.WithoutCancel(ctx), sessionID, kind, data); err != nil {
 		e.o.Log.Error("audit record", "session_id", sessionID, "kind", kind, "err", err)
+	}
+}
+
+// Notify tells the session's channel that a priority clip (a live reply,
+// say-now) is rendered: the clip on air gives way at its next pause.
+func (e *Engine) Notify(sessionID string) {
+	e.mu.Lock()
+	c := e.ch[sessionID]
+	e.mu.Unlock()
+	if c != nil {
+		c.replyReady.Store(true)
 	}
 }
 

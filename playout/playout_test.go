@@ -304,3 +304,85 @@ func TestRTMPTargets(t *testing.T) {
 	must(t, <-done)
 }
 
+// TestReplyCutsInAtAPause: on the real clock, a clip with a pause at its
+// seventh quantum gives way there to a live reply rendered meanwhile; a
+// skip ends the next clip at once; the stream stays gapless.
+func TestReplyCutsInAtAPause(t *testing.T) {
+	f := newFixture(t, nil)
+	cs := f.plan(t, true, evercast.KindStandby, evercast.KindPitch, evercast.KindPitch)
+	f.render(t, cs[0], 10)
+	f.render(t, cs[1], 20)
+	f.render(t, cs[2], 20)
+	breaks := []int{6, 14}
+	clips.Clip(t, mpegtstest.Spec{Quanta: 8}) // the reply's bytes, made before the clock matters
+	_, err := f.st.AdvanceClip(f.ctx, cs[1].ID, evercast.ClipRendered, store.ClipUpdate{Breaks: &breaks})
+	must(t, err)
+	_, _ = f.st.SetSessionState(f.ctx, f.sess.ID, evercast.SessionWarming, evercast.SessionScheduled)
+	_, _ = f.st.SetSessionState(f.ctx, f.sess.ID, evercast.SessionLive, evercast.SessionWarming)
+	e, root := f.engine(t, false)
+	ctx, cancel := context.WithCancel(f.ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	// Once the first pitch is on air, a reply renders.
+	waitOnAir := func(id string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			if c, _ := f.st.GetClip(f.ctx, id); c != nil && c.State.Rank() >= evercast.ClipOnAir.Rank() {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("clip %s never went on air", id)
+	}
+	waitOnAir(cs[1].ID)
+	reply := &evercast.Clip{Kind: evercast.KindReply, Language: evercast.LangZH, Priority: true, CommentID: "c1"}
+	must(t, f.st.PlanClips(f.ctx, f.sess.ID, []*evercast.Clip{reply}, nil))
+	f.render(t, reply, 8)
+	e.Notify(f.sess.ID)
+	waitOnAir(reply.ID)
+	first, _ := f.st.GetClip(f.ctx, cs[1].ID)
+	if first.AiredMS == nil || *first.AiredMS != 6*320 {
+		t.Fatalf("the pitch aired %v ms (of %d), want 1920 (cut at its first pause)", ptrv(first.AiredMS), first.DurationMS)
+	}
+	// Skip the second pitch as soon as it is on air.
+	waitOnAir(cs[2].ID)
+	if _, err := e.Command(f.ctx, f.sess.ID, "skip"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, _ := f.st.GetClip(f.ctx, cs[2].ID)
+		if c.State == evercast.ClipAired {
+			if c.AiredMS == nil || *c.AiredMS >= 20*320 || *c.AiredMS%320 != 0 {
+				t.Fatalf("skipped clip aired %v ms", c.AiredMS)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the skipped clip never ended")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	must(t, <-done)
+	// The cut clips' timeline is continuous (internal/mpegts proves the
+	// bytes join gaplessly at any quantum).
+	_ = root
+	rd, _ := f.st.Rundown(f.ctx, f.sess.ID, store.RundownOptions{AiredOnly: true})
+	var pos int64
+	for _, c := range rd {
+		if *c.StartMS != pos {
+			t.Fatalf("clip %d starts at %d ms, want %d", c.Seq, *c.StartMS, pos)
+		}
+		pos += c.OnAirMS()
+	}
+}
+
+func ptrv(p *int64) any {
+	if p == nil {
+		return "whole"
+	}
+	return *p
+}

@@ -289,6 +289,8 @@ func (w *Workers) Render(ctx context.Context, p tasks.Payload) error {
 	job := render.Job{
 		Format: formatOf(s), Text: c.Text, Language: c.Language, Avatar: avatar,
 		Seed: seed(c.ID), AIGC: w.label(c),
+		// Lookahead clips have time to spare; replies and say-now do not.
+		Background: !c.Priority,
 	}
 	if product != nil {
 		job.Card = card(product, c.Language)
@@ -323,6 +325,7 @@ func (w *Workers) Render(ctx context.Context, p tasks.Payload) error {
 	}
 	p.StagingKey = staging
 	p.DurationMS = res.Duration.Milliseconds()
+	p.Breaks = res.Breaks
 	return w.next(ctx, tasks.TypeStore, p)
 }
 
@@ -357,7 +360,8 @@ func (w *Workers) Store(ctx context.Context, p tasks.Payload) error {
 		return err
 	}
 	dur := p.DurationMS
-	ok, err := w.advance(ctx, c, store.ClipUpdate{State: evercast.ClipRendered, VideoKey: &key, VideoSHA256: &sha, DurationMS: &dur})
+	breaks := p.Breaks
+	ok, err := w.advance(ctx, c, store.ClipUpdate{State: evercast.ClipRendered, VideoKey: &key, VideoSHA256: &sha, DurationMS: &dur, Breaks: &breaks})
 	if err != nil {
 		return err
 	}

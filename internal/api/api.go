@@ -85,6 +85,9 @@ type Config struct {
 	// Ops runs commands, the kill switch, approvals and audit reads. When
 	// nil, those routes answer 503.
 	Ops Operations
+	// Webhooks keeps webhook registrations. When nil, the webhook routes
+	// answer 503.
+	Webhooks Webhooks
 	// WebSocket serves the control channel at /v1/ws/control.
 	WebSocket http.Handler
 	// AdminToken is the operator token. Empty disables operator access.
@@ -111,6 +114,7 @@ type Server struct {
 	interactions Interactions
 	ws           http.Handler
 	ops          Operations
+	webhooks     Webhooks
 	adminHash    *[sha256.Size]byte
 	hlsDir       func(string) string
 	registry     *prometheus.Registry
@@ -132,6 +136,7 @@ func New(cfg Config) *Server {
 		interactions: cfg.Interactions,
 		ws:           cfg.WebSocket,
 		ops:          cfg.Ops,
+		webhooks:     cfg.Webhooks,
 		hlsDir:       cfg.HLSDir,
 		registry:     cfg.Metrics,
 		log:          cfg.Log,

@@ -84,6 +84,12 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/v1/merchants/{id}/cut", access: operator, handle: s.cutMerchant},
 		{method: "POST", pattern: "/v1/catalog", access: anyToken, handle: s.importCatalog},
 		{method: "GET", pattern: "/v1/catalog", access: anyToken, handle: s.exportCatalog},
+
+		{method: "POST", pattern: "/v1/webhooks", access: anyToken, handle: s.createWebhook},
+		{method: "GET", pattern: "/v1/webhooks", access: anyToken, handle: s.listWebhooks},
+		{method: "GET", pattern: "/v1/webhooks/{id}", access: anyToken, handle: s.getWebhook},
+		{method: "DELETE", pattern: "/v1/webhooks/{id}", access: anyToken, handle: s.deleteWebhook},
+		{method: "GET", pattern: "/v1/webhooks/{id}/deliveries", access: anyToken, handle: s.listWebhookDeliveries},
 	}
 }
 

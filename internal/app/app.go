@@ -31,6 +31,7 @@ import (
 	"github.com/evercast/evercast/internal/redislocal"
 	"github.com/evercast/evercast/internal/s3local"
 	"github.com/evercast/evercast/internal/store"
+	"github.com/evercast/evercast/internal/webhook"
 	"github.com/evercast/evercast/orchestrator"
 	"github.com/evercast/evercast/playout"
 	"github.com/evercast/evercast/prompts"
@@ -65,6 +66,7 @@ type App struct {
 
 	redisOpt  asynq.RedisConnOpt
 	client    *asynq.Client
+	webhooks  *webhook.Dispatcher
 	s3        *s3local.Server
 	redis     *redislocal.Server
 	listener  net.Listener
@@ -189,11 +191,13 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, er
 			Auth: authenticator{admin: a.Config.AdminToken, st: a.Store}, Sessions: sessionsOf{a.Store},
 			Commands: cmd, Comments: commentSink{a.Orchestrator},
 		})
+		hooks := a.buildWebhooks()
 		a.API = api.New(api.Config{
 			WebSocket: ws,
 			Ops:       operations{cmd: cmd, st: a.Store, log: a.Audit},
 			Store:     storeAdapter{a.Store}, Control: a.Orchestrator, AdminToken: a.Config.AdminToken,
 			Interactions: interactions{a.Orchestrator, a.Store},
+			Webhooks:     hooks,
 			HLSDir:       func(id string) string { return playout.HLSDir(hlsRoot, id) },
 			Metrics:      a.Registry, Log: log.With("component", "api"), Version: version,
 		})
@@ -301,9 +305,14 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		a.listener = ln
 		srv := &http.Server{Handler: a.API.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		run("queue-watch", a.watchQueues)
 		run("events", func(ctx context.Context) error {
-			return a.Bus.Subscribe(ctx, func(e control.Event) { a.Hub.Publish(e) })
+			return a.Bus.Subscribe(ctx, func(m events.Message) {
+				a.Hub.Publish(m.Event)
+				a.webhooks.Offer(m.ID, m.Event)
+			})
 		})
+		run("webhooks", a.webhooks.Run)
 		run("http", func(ctx context.Context) error {
 			go func() {
 				<-ctx.Done()
@@ -332,23 +341,61 @@ func (a *App) Run(ctx context.Context) error {
 			// Idle workers look for new tasks every 50 ms (asynq's default
 			// is a second): a reply passes four stages, each a dequeue.
 			TaskCheckInterval: 50 * time.Millisecond,
+			// Retries fall due on whole seconds: look for them every second
+			// (asynq's default is 5 s), so that a webhook's 2 s backoff is
+			// about 2 s.
+			DelayedTaskCheckInterval: time.Second,
 			RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
+				if d, ok := webhook.RetryDelay(n, err, t); ok {
+					return d
+				}
 				return min(time.Duration(1<<min(n, 5))*time.Second, 30*time.Second)
 			},
 		})
 		mux := asynq.NewServeMux()
 		a.Workers.Register(mux)
+		a.registerWebhooks(mux)
 		if err := srv.Start(mux); err != nil {
+			return fmt.Errorf("worker: %w", err)
+		}
+		// A second server takes only the critical queue (live replies,
+		// say-now), so that they never wait for a slot behind lookahead
+		// renders; those run at a lower CPU priority besides.
+		urgent := asynq.NewServer(a.redisOpt, asynq.Config{
+			Concurrency: 2, Queues: map[string]int{"critical": 1}, Logger: queue.Logger{Log: a.Log},
+			LogLevel: asynq.WarnLevel, ShutdownTimeout: 20 * time.Second, TaskCheckInterval: 20 * time.Millisecond,
+			DelayedTaskCheckInterval: time.Second,
+			RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
+				return min(time.Duration(1<<min(n, 3))*time.Second/2, 5*time.Second)
+			},
+		})
+		if err := urgent.Start(mux); err != nil {
+			srv.Shutdown()
 			return fmt.Errorf("worker: %w", err)
 		}
 		run("worker", func(ctx context.Context) error {
 			<-ctx.Done()
+			urgent.Shutdown()
 			srv.Shutdown()
 			return nil
 		})
 	}
 	if a.Playout != nil {
 		run("playout", a.Playout.Run)
+		run("playout-notify", func(ctx context.Context) error {
+			return a.Bus.Subscribe(ctx, func(m events.Message) {
+				if m.Event.Name != control.EventClipReady {
+					return
+				}
+				var d control.ClipData
+				if m.Event.DecodeData(&d) == nil && d.Priority {
+					a.Playout.Notify(m.Event.SessionID)
+				}
+			})
+		})
+		if a.API == nil && a.Config.ControlURL != "" {
+			run("playout-control", a.serveCuts)
+		}
 	}
 	wg.Wait()
 	close(errc)
@@ -357,6 +404,32 @@ func (a *App) Run(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// serveCuts connects a stand-alone playout to the control channel as the
+// executor of cuts (skip, standby, resume), reconnecting until ctx ends.
+func (a *App) serveCuts(ctx context.Context) error {
+	for ctx.Err() == nil {
+		cl, err := control.Dial(ctx, a.Config.ControlURL, PlayoutToken(a.Config.AdminToken), control.ClientOptions{Reconnect: true, Log: a.Log})
+		if err == nil {
+			err = cl.ServeCommands(ctx, func(ctx context.Context, sessionID string, c control.Command) (map[string]any, error) {
+				return a.Playout.Command(ctx, sessionID, c.Name)
+			})
+			if err == nil {
+				a.Log.Info("playout takes cuts over the control channel", "url", a.Config.ControlURL)
+				<-ctx.Done()
+				cl.Close()
+				return nil
+			}
+			cl.Close()
+		}
+		a.Log.Warn("control channel unreachable; retrying", "url", a.Config.ControlURL, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(3 * time.Second):
+		}
+	}
+	return nil
 }
 
 func queueWeights() map[string]int {

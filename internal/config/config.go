@@ -53,6 +53,9 @@ type Config struct {
 	TTSModel   string
 
 	AdminToken string
+	// ControlURL is where a playout process without the API role reaches
+	// the control channel (ws://api:8080/v1/ws/control), to take cuts.
+	ControlURL string
 	Roles      []string
 	// Clock is "real" (paced to the wall clock) or "fast" (unpaced).
 	Clock string
@@ -72,6 +75,10 @@ type Config struct {
 	// AuditRetention is how long archived audit records stay locked in the
 	// object store (where it supports object lock).
 	AuditRetention time.Duration
+	// WebhookAllowPrivate lets webhooks be registered for and delivered to
+	// loopback, private and other non-public addresses. Off by default: a
+	// tenant must not make Evercast call into its network.
+	WebhookAllowPrivate bool
 	// HLSWindow is the number of segments in the live playlist.
 	HLSWindow int
 	LogLevel  string
@@ -135,6 +142,7 @@ func settings() []setting {
 		s("EVERCAST_TTS_API_KEY", "tts-api-key", "speech API key", func(c *Config) *string { return &c.TTSAPIKey }),
 		s("EVERCAST_TTS_MODEL", "tts-model", "speech model name", func(c *Config) *string { return &c.TTSModel }),
 		s("EVERCAST_ADMIN_TOKEN", "admin-token", "operator bearer token; empty = generate one and print it", func(c *Config) *string { return &c.AdminToken }),
+		s("EVERCAST_CONTROL_URL", "control-url", "playout without the api role: the API's control channel, e.g. ws://api:8080/v1/ws/control", func(c *Config) *string { return &c.ControlURL }),
 		{env: "EVERCAST_ROLES", flag: "roles", usage: "comma-separated roles: api, orchestrator, worker, playout",
 			get: func(c *Config) string { return strings.Join(c.Roles, ",") },
 			set: func(c *Config, v string) error {
@@ -169,6 +177,8 @@ func settings() []setting {
 				return err
 			}},
 		intSetting("EVERCAST_HLS_WINDOW", "hls-window", "segments in the live HLS playlist", func(c *Config) *int { return &c.HLSWindow }),
+		boolSetting("EVERCAST_WEBHOOK_ALLOW_PRIVATE", "webhook-allow-private", "let webhooks reach loopback and private addresses (tests, demos, trusted networks)",
+			func(c *Config) *bool { return &c.WebhookAllowPrivate }),
 		s("EVERCAST_LOG_LEVEL", "log-level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
 		s("EVERCAST_LOG_FORMAT", "log-format", "text or json", func(c *Config) *string { return &c.LogFormat }),
 	}
@@ -183,6 +193,19 @@ func intSetting(env, flg, usage string, f func(*Config) *int) setting {
 				return fmt.Errorf("not a whole number: %q", v)
 			}
 			*f(c) = n
+			return nil
+		}}
+}
+
+func boolSetting(env, flg, usage string, f func(*Config) *bool) setting {
+	return setting{env: env, flag: flg, usage: usage,
+		get: func(c *Config) string { return strconv.FormatBool(*f(c)) },
+		set: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("want true or false, got %q", v)
+			}
+			*f(c) = b
 			return nil
 		}}
 }
@@ -260,6 +283,13 @@ func (c *Config) Validate() error {
 	if c.TTSBaseURL != "" {
 		if u, err := url.Parse(c.TTSBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("EVERCAST_TTS_BASE_URL", "want an http(s):// URL")
+		}
+	}
+	if c.ControlURL != "" {
+		if u, err := url.Parse(c.ControlURL); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+			bad("EVERCAST_CONTROL_URL", "want a ws:// or wss:// URL such as ws://api:8080/v1/ws/control")
+		} else if c.AdminToken == "" {
+			bad("EVERCAST_ADMIN_TOKEN", "is required with EVERCAST_CONTROL_URL (the playout token derives from it)")
 		}
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {

@@ -94,3 +94,31 @@ func TestEnvNamesCoverContract(t *testing.T) {
 		}
 	}
 }
+
+func TestWebhookAllowPrivate(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		args []string
+		want bool
+		bad  bool
+	}{
+		{nil, nil, false, false},
+		{map[string]string{"EVERCAST_WEBHOOK_ALLOW_PRIVATE": "true"}, nil, true, false},
+		{map[string]string{"EVERCAST_WEBHOOK_ALLOW_PRIVATE": "1"}, nil, true, false},
+		{map[string]string{"EVERCAST_WEBHOOK_ALLOW_PRIVATE": "true"}, []string{"--webhook-allow-private=false"}, false, false},
+		{nil, []string{"--webhook-allow-private=true"}, true, false},
+		{map[string]string{"EVERCAST_WEBHOOK_ALLOW_PRIVATE": "yes please"}, nil, false, true},
+	}
+	for _, tt := range tests {
+		c, err := load(t, tt.env, tt.args...)
+		if tt.bad {
+			if err == nil || !strings.Contains(err.Error(), "EVERCAST_WEBHOOK_ALLOW_PRIVATE") {
+				t.Errorf("%v: want an error naming the setting, got %v", tt.env, err)
+			}
+			continue
+		}
+		if err != nil || c.WebhookAllowPrivate != tt.want {
+			t.Errorf("%v %v: WebhookAllowPrivate %v (%v), want %v", tt.env, tt.args, c.WebhookAllowPrivate, err, tt.want)
+		}
+	}
+}

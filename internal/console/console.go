@@ -1,6 +1,8 @@
 // Package console is Evercast's operator console: one static page, embedded
-// in the binary, that talks to the REST API with the token the operator (or
-// a merchant) types in once. The page holds no data of its own.
+// in the binary, that reads state from the REST API and follows and steers
+// sessions over the control websocket (docs/control-protocol.md), with the
+// token the operator (or a merchant) types in once. The page holds no data
+// of its own.
 //
 // hls.js, which plays the live previews, is vendored from the npm registry
 // by tools/console/vendor.sh with its licence beside it.

@@ -43,6 +43,7 @@ func TestHandler(t *testing.T) {
 		{"/", 200, "text/html; charset=utf-8", "<title>Evercast console</title>"},
 		{AssetPrefix + "app.js", 200, "text/javascript; charset=utf-8", "xhrSetup"},
 		{AssetPrefix + "style.css", 200, "text/css; charset=utf-8", ".gauge-fill"},
+		{AssetPrefix + "icon.svg", 200, "image/svg+xml", "<svg"},
 		{AssetPrefix + "vendor/hls.min.js", 200, "text/javascript; charset=utf-8", "Hls"},
 		{AssetPrefix + "vendor/hls.js.LICENSE", 200, "", "Apache License"},
 		{AssetPrefix + "index.html", 404, "", ""},

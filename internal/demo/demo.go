@@ -18,7 +18,9 @@ var catalogJSON []byte
 func CatalogJSON() []byte { return append([]byte(nil), catalogJSON...) }
 
 // Merchant is the demo merchant.
-func Merchant() *evercast.Merchant { return &evercast.Merchant{Name: "Evercast 演示商家 / Demo Merchant"} }
+func Merchant() *evercast.Merchant {
+	return &evercast.Merchant{Name: "Evercast 演示商家 / Demo Merchant"}
+}
 
 // Anchor is the demo anchor.
 func Anchor() *evercast.Anchor {

@@ -62,6 +62,14 @@ func Export(ctx context.Context, src Source, objs Objects, sessionID, dir string
 		return res, err
 	}
 	sp := mpegts.NewSplicer(mpegts.DefaultStart, mpegts.Options{MaxSegment: 2 * time.Second})
+	segs := &mpegts.SegmentBuilder{MaxSegment: 2 * time.Second}
+	appendSeg := func(seg mpegts.Segment) error {
+		if _, err := w.Append(seg.Data, time.Duration(seg.Ticks)*time.Second/media.Clock, false); err != nil {
+			return err
+		}
+		res.Segments++
+		return nil
+	}
 	rd := evercast.Rundown{SessionID: sessionID, Clips: []*evercast.RundownEntry{}}
 	cache := map[string]*mpegts.Clip{}
 	for _, c := range clips {
@@ -82,23 +90,40 @@ func Export(ctx context.Context, src Source, objs Objects, sessionID, dir string
 			}
 		}
 		startMS := (sp.Offset() - mpegts.DefaultStart) * 1000 / media.Clock
-		segs, err := sp.Splice(data)
+		// A clip an operator's cut ended early airs as far as it did.
+		cur, err := sp.Begin(data)
 		if err != nil {
 			return res, fmt.Errorf("splice clip %s: %w", c.ID, err)
 		}
-		for _, s := range segs {
-			if _, err := w.Append(s.Data, time.Duration(s.Ticks)*time.Second/media.Clock, false); err != nil {
+		limit := cur.Chunks()
+		if c.AiredMS != nil {
+			limit = min(limit, int(*c.AiredMS/320))
+		}
+		for cur.Taken() < limit {
+			ch, ok := cur.Next()
+			if !ok {
+				break
+			}
+			if seg, done := segs.Add(ch); done {
+				if err := appendSeg(seg); err != nil {
+					return res, err
+				}
+			}
+		}
+		cur.Stop()
+		if seg, done := segs.Flush(); done {
+			if err := appendSeg(seg); err != nil {
 				return res, err
 			}
-			res.Segments++
 		}
+		aired := time.Duration(cur.Taken()) * media.Quantum
 		e := c.Entry()
 		start := float64(startMS) / 1000
 		e.Start = &start
-		e.Duration = data.Duration().Seconds()
+		e.Duration = aired.Seconds()
 		rd.Clips = append(rd.Clips, e)
 		res.Clips++
-		res.Duration += data.Duration()
+		res.Duration += aired
 	}
 	if err := w.Close(true); err != nil {
 		return res, err

@@ -32,6 +32,7 @@ type Clip struct {
 	npkt int
 
 	pmtPID, videoPID, audioPID uint16
+	pcrPID                     uint16   // the PMT's PCR PID (nullPID: none)
 	otherES                    []uint16 // further elementary streams (timed metadata...)
 	patPkt, pmtPkt             int      // first PAT and PMT packets
 
@@ -41,6 +42,8 @@ type Clip struct {
 	audioFrames int        // ADTS frames in all of them
 	keys        []keyframe
 	aacConfig   [2]byte // ADTS profile, sampling index and channel bits
+
+	plan chunkPlan // how the packets fall into 320 ms chunks (plan.go)
 }
 
 // Parse indexes a clip. It returns an error wrapping ErrInvalidClip when b is
@@ -130,6 +133,7 @@ func (c *Clip) readTables() error {
 			if s[0] != 0x02 {
 				return invalid("PMT in packet %d: table id %#x", i, s[0])
 			}
+			c.pcrPID = uint16(s[8]&0x1F)<<8 | uint16(s[9])
 			pil := int(s[10]&0x0F)<<8 | int(s[11])
 			if 12+pil > len(s)-4 {
 				return invalid("PMT in packet %d: program info overruns", i)
@@ -391,6 +395,7 @@ func (c *Clip) index() error {
 	for k := range c.keys {
 		c.keys[k].pkt = c.cutBefore(c.keys[k].pkt)
 	}
+	c.makePlan()
 	return nil
 }
 
@@ -416,17 +421,6 @@ func (c *Clip) keepAudio() int {
 // maxAudioPES bounds an audio PES payload (ffmpeg groups at most ~170 bytes
 // of small frames; one AAC-LC frame is at most 6144 bits per channel).
 const maxAudioPES = 64 << 10
-
-// audioCut is the index of the first packet of the first surplus audio PES.
-func (c *Clip) audioCut() int {
-	k := int32(c.keepAudio())
-	for _, p := range c.audioPES {
-		if p.first >= k {
-			return int(p.pkt)
-		}
-	}
-	return c.npkt
-}
 
 // Ticks returns the clip's duration in 90 kHz ticks.
 func (c *Clip) Ticks() int64 { return int64(c.videoFrames) * media.FrameTicks }

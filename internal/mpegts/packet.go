@@ -16,13 +16,14 @@ const (
 	streamTypeAAC  = 0x0F
 
 	// tsMask keeps the low 33 bits of a PTS, DTS or PCR base.
-	tsMask  = 1<<33 - 1
-	tsWrap  = 1 << 33
-	afRAI   = 0x40 // random_access_indicator
-	afPCR   = 0x10 // PCR_flag
-	afOPCR  = 0x08 // OPCR_flag
-	hasAF   = 0x2
-	hasData = 0x1
+	tsMask       = 1<<33 - 1
+	tsWrap       = 1 << 33
+	afRAI        = 0x40 // random_access_indicator
+	afESPriority = 0x20 // elementary_stream_priority_indicator
+	afPCR        = 0x10 // PCR_flag
+	afOPCR       = 0x08 // OPCR_flag
+	hasAF        = 0x2
+	hasData      = 0x1
 )
 
 func pidOf(p []byte) uint16 { return uint16(p[1]&0x1F)<<8 | uint16(p[2]) }

@@ -28,8 +28,8 @@ type Options struct {
 	MaxSegment time.Duration
 }
 
-// Segment is a piece of the output stream that starts with PAT and PMT
-// followed by a video keyframe: an HLS media segment.
+// Segment is a piece of the output stream that starts with PAT and PMT and
+// whose first video frame is a keyframe: an HLS media segment.
 type Segment struct {
 	// Data is a self-contained run of transport stream packets. The
 	// concatenation of all segments' Data is the continuous stream.
@@ -51,17 +51,24 @@ func (g Segment) Duration() time.Duration {
 // Splicer joins clips into one continuous transport stream: it moves each
 // clip's timestamps onto the stream's timeline, keeps continuity counters
 // running across clips, drops the audio frames that outlast the video and
-// cuts the result into segments. The zero Splicer starts at DefaultStart
-// with default Options. A Splicer is not safe for concurrent use.
+// cuts the result into 320 ms chunks (Begin) or segments (Splice). The zero
+// Splicer starts at DefaultStart with default Options. A Splicer is not safe
+// for concurrent use.
 type Splicer struct {
 	opts   Options
 	init   bool
 	offset int64
 	cc     [nullPID + 1]uint8 // next continuity counter per PID
 
-	clips                      int
+	clips                      int // clips that reached the stream
 	pmtPID, videoPID, audioPID uint16
 	aacConfig                  [2]byte
+
+	cur     *Cursor // the clip in progress, if any
+	havePCR bool
+	lastPCR int64 // the last PCR written, in 27 MHz units, not wrapped
+
+	scratch []byte // packets the splicer makes, before emit
 }
 
 // NewSplicer returns a Splicer whose first clip starts at startTicks
@@ -71,7 +78,7 @@ func NewSplicer(startTicks int64, opts Options) *Splicer {
 }
 
 // Offset returns where the next clip starts on the stream's timeline, in
-// 90 kHz ticks, not wrapped.
+// 90 kHz ticks, not wrapped: after the last chunk taken.
 func (s *Splicer) Offset() int64 {
 	if !s.init {
 		return DefaultStart
@@ -79,89 +86,70 @@ func (s *Splicer) Offset() int64 {
 	return s.offset
 }
 
-// Splice appends c to the stream and returns its segments, in order. Video
-// frame i of c gets the PTS Offset()+i*3600; audio frame j gets
-// Offset()+j*1920, and only the first Ticks()/1920 audio frames are kept, so
-// that audio and video of every clip last exactly as long. It returns an
-// error wrapping ErrIncompatible, and changes nothing, when c's PIDs or AAC
-// configuration differ from the first clip's.
+// Splice appends the whole of c to the stream and returns its segments, in
+// order: it takes every chunk of c (see Begin) and groups them as a
+// SegmentBuilder with Options.MaxSegment does. Video frame i of c gets the
+// PTS Offset()+i*3600; audio frame j gets Offset()+j*1920, and only the
+// first Ticks()/1920 audio frames are kept, so that audio and video of every
+// clip last exactly as long. It returns an error wrapping ErrIncompatible,
+// and changes nothing, when c's PIDs or AAC configuration differ from the
+// first clip's.
 func (s *Splicer) Splice(c *Clip) ([]Segment, error) {
-	if c == nil {
-		return nil, errors.New("mpegts: splice nil clip")
+	cur, err := s.Begin(c)
+	if err != nil {
+		return nil, err
 	}
+	// One buffer for the whole clip: the segments are consecutive,
+	// capacity-capped pieces of it.
+	extra := 2*len(c.keys) + 3*c.plan.chunks + 4 // tables at keyframes, split audio, PCRs
+	b := SegmentBuilder{MaxSegment: s.opts.MaxSegment, buf: make([]byte, 0, len(c.data)+extra*PacketSize), shared: true}
+	segs := make([]Segment, 0, len(c.keys)+1)
+	for {
+		n := len(b.buf)
+		var ch Chunk
+		var ok bool
+		if b.buf, ch, ok = cur.AppendNext(b.buf); !ok {
+			break
+		}
+		if g, ok := b.placed(ch, n); ok {
+			segs = append(segs, g)
+		}
+	}
+	if g, ok := b.Flush(); ok {
+		segs = append(segs, g)
+	}
+	return segs, nil
+}
+
+// compatible checks that c can join the clips already in the stream.
+func (s *Splicer) compatible(c *Clip) error {
+	switch {
+	case s.clips == 0:
+		return nil
+	case c.pmtPID != s.pmtPID || c.videoPID != s.videoPID || c.audioPID != s.audioPID:
+		return fmt.Errorf("%w: PIDs PMT %#x video %#x audio %#x, stream has %#x %#x %#x", ErrIncompatible,
+			c.pmtPID, c.videoPID, c.audioPID, s.pmtPID, s.videoPID, s.audioPID)
+	case c.aacConfig != s.aacConfig:
+		return fmt.Errorf("%w: AAC configuration % x, stream has % x", ErrIncompatible, c.aacConfig, s.aacConfig)
+	}
+	return nil
+}
+
+// commitClip records that c reaches the stream: its first chunk is taken.
+func (s *Splicer) commitClip(c *Clip) {
 	if !s.init {
 		s.init, s.offset = true, DefaultStart
 	}
 	if s.clips == 0 {
 		s.pmtPID, s.videoPID, s.audioPID, s.aacConfig = c.pmtPID, c.videoPID, c.audioPID, c.aacConfig
-	} else if c.pmtPID != s.pmtPID || c.videoPID != s.videoPID || c.audioPID != s.audioPID {
-		return nil, fmt.Errorf("%w: PIDs PMT %#x video %#x audio %#x, stream has %#x %#x %#x", ErrIncompatible,
-			c.pmtPID, c.videoPID, c.audioPID, s.pmtPID, s.videoPID, s.audioPID)
-	} else if c.aacConfig != s.aacConfig {
-		return nil, fmt.Errorf("%w: AAC configuration % x, stream has % x", ErrIncompatible, c.aacConfig, s.aacConfig)
 	}
-
-	var cutBuf [8]keyframe
-	cuts := s.cuts(c, cutBuf[:0])
-	segs := make([]Segment, len(cuts))
-	audioCut := c.audioCut()
-	for i, k := range cuts {
-		end, endRel := c.npkt, c.Ticks()
-		if i+1 < len(cuts) {
-			end, endRel = cuts[i+1].pkt, cuts[i+1].rel
-		}
-		buf := make([]byte, 0, (end-k.pkt+2)*PacketSize)
-		buf = s.emit(buf, c, c.packet(c.patPkt))
-		buf = s.emit(buf, c, c.packet(c.pmtPkt))
-		lead := true // in the tables that precede the segment's first PES
-		for j := k.pkt; j < end; j++ {
-			p := c.packet(j)
-			pid := pidOf(p)
-			if lead && pid != patPID && pid != c.pmtPID && pid != sdtPID && pid != nullPID {
-				lead = false
-			}
-			switch {
-			case pid == nullPID,
-				pid == c.audioPID && j >= audioCut,
-				lead && (pid == patPID || pid == c.pmtPID):
-				continue
-			}
-			buf = s.emit(buf, c, p)
-		}
-		segs[i] = Segment{Data: buf, Start: s.offset + k.rel, Ticks: endRel - k.rel, ClipStart: i == 0}
-	}
-	s.offset += c.Ticks()
 	s.clips++
-	return segs, nil
 }
 
-// cuts chooses the segment starts of c: its first packet, then greedily the
-// keyframes where extending the segment to the next cut point would exceed
-// MaxSegment.
-func (s *Splicer) cuts(c *Clip, out []keyframe) []keyframe {
-	maxSeg := s.opts.MaxSegment
-	if maxSeg <= 0 {
-		maxSeg = DefaultMaxSegment
-	}
-	maxTicks := int64(maxSeg/time.Microsecond) * media.Clock / 1e6
-	out = append(out, keyframe{rel: 0, pkt: 0})
-	segStart := int64(0)
-	for i := 1; i < len(c.keys); i++ {
-		next := c.Ticks()
-		if i+1 < len(c.keys) {
-			next = c.keys[i+1].rel
-		}
-		if next-segStart > maxTicks {
-			out = append(out, c.keys[i])
-			segStart = c.keys[i].rel
-		}
-	}
-	return out
-}
-
-// emit appends packet p of clip c to buf and rewrites the copy: continuity
-// counter, PCR and OPCR, PTS and DTS.
-func (s *Splicer) emit(buf []byte, c *Clip, p []byte) []byte {
+// emit appends packet p of clip c, whose first video frame lands at base on
+// the stream, to buf and rewrites the copy: continuity counter, PCR and
+// OPCR, PTS and DTS.
+func (s *Splicer) emit(buf []byte, c *Clip, p []byte, base int64) []byte {
 	buf = append(buf, p...)
 	q := buf[len(buf)-PacketSize:]
 	pid := pidOf(q)
@@ -172,25 +160,26 @@ func (s *Splicer) emit(buf []byte, c *Clip, p []byte) []byte {
 		q[3] = q[3]&0xF0 | (s.cc[pid]-1)&0x0F
 	}
 	// The PCR moves with the video: both keep their distance.
-	shift := s.offset - c.v0
+	shift := base - c.v0
 	if off := pcrOffset(q); off >= 0 {
-		base, ext := readPCR(q[off:])
-		writePCR(q[off:], base+shift, ext)
+		b, ext := readPCR(q[off:])
+		writePCR(q[off:], b+shift, ext)
+		s.havePCR, s.lastPCR = true, (base+wrapDiff(b, c.v0))*300+int64(ext)
 	}
 	if off := opcrOffset(q); off >= 0 {
-		base, ext := readPCR(q[off:])
-		writePCR(q[off:], base+shift, ext)
+		b, ext := readPCR(q[off:])
+		writePCR(q[off:], b+shift, ext)
 	}
 	if ps := payloadStart(q); ps >= 0 && pusi(q) && (pid == c.videoPID || pid == c.audioPID) {
-		// Parse checked every such PES header.
+		// Parse checked every such PES header; emitPiece makes its own.
 		first := c.v0
 		if pid == c.audioPID {
 			first = c.a0
 		}
 		h := q[ps:]
-		writeTS(h[9:], s.offset+wrapDiff(readTS(h[9:]), first))
+		writeTS(h[9:], base+wrapDiff(readTS(h[9:]), first))
 		if h[7]>>6 == 3 {
-			writeTS(h[14:], s.offset+wrapDiff(readTS(h[14:]), first))
+			writeTS(h[14:], base+wrapDiff(readTS(h[14:]), first))
 		}
 	} else if pusi(q) && slices.Contains(c.otherES, pid) {
 		// Other streams, such as timed metadata, move with the video.

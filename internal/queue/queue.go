@@ -96,4 +96,6 @@ func (l Logger) Warn(args ...any) { l.Log.Warn(fmt.Sprint(args...), "component",
 func (l Logger) Error(args ...any) { l.Log.Error(fmt.Sprint(args...), "component", "asynq") }
 
 // Fatal logs at error level; asynq calls it before exiting.
-func (l Logger) Fatal(args ...any) { l.Log.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true) }
+func (l Logger) Fatal(args ...any) {
+	l.Log.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true)
+}

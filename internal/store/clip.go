@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,9 +20,11 @@ type ClipUpdate struct {
 	// guarded by the state).
 	State                                                  evercast.ClipState
 	Text, Writer, Verdict, AudioKey, VideoKey, VideoSHA256 *string
-	Error                                                  *string
-	DurationMS                                             *int64
-	ProductID                                              *string
+	// Breaks, when set, replaces the clip's pause breaks.
+	Breaks     *[]int
+	Error      *string
+	DurationMS *int64
+	ProductID  *string
 	// At is the time of the new state (ScriptedAt, VoicedAt, RenderedAt,
 	// AiredAt); zero means the store's clock.
 	At time.Time
@@ -102,7 +105,7 @@ func stateTimeColumn(st evercast.ClipState) string {
 
 const clipCols = `id, session_id, seq, kind, product_id, language, text, state, comment_id, priority, beat, brief,
 	duration_ms, start_ms, audio_key, video_key, video_sha256, writer, verdict, error,
-	planned_at, scripted_at, voiced_at, rendered_at, on_air_at, aired_at, comment_at`
+	planned_at, scripted_at, voiced_at, rendered_at, on_air_at, aired_at, comment_at, aired_ms, breaks`
 
 func scanClip(r scanner) (*evercast.Clip, error) {
 	var (
@@ -112,11 +115,12 @@ func scanClip(r scanner) (*evercast.Clip, error) {
 		start                                 sql.NullInt64
 		planned                               int64
 		scripted, voiced, rendered, onAir, ai sql.NullInt64
-		commentAt                             sql.NullInt64
+		commentAt, airedMS                    sql.NullInt64
+		breaks                                string
 	)
 	if err := r.Scan(&c.ID, &c.SessionID, &c.Seq, &kind, &c.ProductID, &lang, &c.Text, &state, &c.CommentID, &priority,
 		&c.Beat, &c.Brief, &c.DurationMS, &start, &c.AudioKey, &c.VideoKey, &c.VideoSHA256, &c.Writer, &c.Verdict, &c.Error,
-		&planned, &scripted, &voiced, &rendered, &onAir, &ai, &commentAt); err != nil {
+		&planned, &scripted, &voiced, &rendered, &onAir, &ai, &commentAt, &airedMS, &breaks); err != nil {
 		return nil, err
 	}
 	c.Kind, c.Language, c.State, c.Priority = evercast.ClipKind(kind), evercast.Language(lang), evercast.ClipState(state), priority != 0
@@ -128,6 +132,11 @@ func scanClip(r scanner) (*evercast.Clip, error) {
 	c.ScriptedAt, c.VoicedAt, c.RenderedAt, c.OnAirAt, c.AiredAt =
 		timePtr(scripted), timePtr(voiced), timePtr(rendered), timePtr(onAir), timePtr(ai)
 	c.CommentAt = timePtr(commentAt)
+	if airedMS.Valid {
+		v := airedMS.Int64
+		c.AiredMS = &v
+	}
+	c.Breaks = ParseBreaks(breaks)
 	return &c, nil
 }
 
@@ -164,11 +173,11 @@ func (s *Store) insertClip(ctx context.Context, q querier, c *evercast.Clip, ord
 	}
 	_, err := s.exec(ctx, q, `INSERT INTO clips (id, session_id, ord, seq, kind, product_id, language, text, state,
 		comment_id, priority, beat, brief, duration_ms, start_ms, audio_key, video_key, video_sha256, writer, verdict, error,
-		planned_at, scripted_at, voiced_at, rendered_at, on_air_at, aired_at, comment_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		planned_at, scripted_at, voiced_at, rendered_at, on_air_at, aired_at, comment_at, breaks)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.SessionID, ord, c.Seq, string(c.Kind), c.ProductID, string(c.Language), c.Text, string(c.State),
 		c.CommentID, priority, c.Beat, c.Brief, c.DurationMS, start, c.AudioKey, c.VideoKey, c.VideoSHA256, c.Writer, c.Verdict, c.Error,
-		msOf(c.PlannedAt), nullMS(c.ScriptedAt), nullMS(c.VoicedAt), nullMS(c.RenderedAt), nullMS(c.OnAirAt), nullMS(c.AiredAt), nullMS(c.CommentAt))
+		msOf(c.PlannedAt), nullMS(c.ScriptedAt), nullMS(c.VoicedAt), nullMS(c.RenderedAt), nullMS(c.OnAirAt), nullMS(c.AiredAt), nullMS(c.CommentAt), FormatBreaks(c.Breaks))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("clip %s exists: %w", c.ID, evercast.ErrConflict)
 	}
@@ -299,6 +308,10 @@ func (s *Store) AdvanceClip(ctx context.Context, id string, from evercast.ClipSt
 	if u.DurationMS != nil {
 		set = append(set, "duration_ms = ?")
 		args = append(args, *u.DurationMS)
+	}
+	if u.Breaks != nil {
+		set = append(set, "breaks = ?")
+		args = append(args, FormatBreaks(*u.Breaks))
 	}
 	if col := stateTimeColumn(to); col != "" && (to != from || !u.At.IsZero()) {
 		at := u.At
@@ -511,6 +524,28 @@ func (s *Store) MarkAired(ctx context.Context, clipID string, now time.Time) (*e
 	return c, nil
 }
 
+// MarkAiredCut is MarkAired for a clip a cut ended early: airedMS of it
+// aired (a whole multiple of 320 ms, less than its duration).
+func (s *Store) MarkAiredCut(ctx context.Context, clipID string, now time.Time, airedMS int64) (*evercast.Clip, error) {
+	var out *evercast.Clip
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		ok, err := s.execOne(ctx, tx, "UPDATE clips SET state = ?, aired_at = ?, aired_ms = ? WHERE id = ? AND state = ?",
+			string(evercast.ClipAired), msOf(now), airedMS, clipID, string(evercast.ClipOnAir))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return s.stateError(ctx, tx, clipID, evercast.ClipOnAir)
+		}
+		out, err = s.getClip(ctx, tx, clipID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mark aired: %w", err)
+	}
+	return out, nil
+}
+
 // sessionExists returns ErrNotFound unless the session exists.
 func (s *Store) sessionExists(ctx context.Context, q querier, id string) error {
 	var one int
@@ -639,7 +674,7 @@ func (s *Store) clipStats(ctx context.Context, sessionID string) (ClipStats, err
 	}
 	var start sql.NullInt64
 	var dur int64
-	err := s.queryRow(ctx, s.db, "SELECT seq, start_ms, duration_ms FROM clips WHERE session_id = ? AND seq > 0 ORDER BY seq DESC LIMIT 1",
+	err := s.queryRow(ctx, s.db, "SELECT seq, start_ms, COALESCE(aired_ms, duration_ms) FROM clips WHERE session_id = ? AND seq > 0 ORDER BY seq DESC LIMIT 1",
 		sessionID).Scan(&st.LastSeq, &start, &dur)
 	switch {
 	case err == nil:
@@ -648,8 +683,10 @@ func (s *Store) clipStats(ctx context.Context, sessionID string) (ClipStats, err
 		return st, err
 	}
 
+	// Clips retired on purpose (the session ended, the operator focused
+	// another product) are not failures.
 	rows, err := s.query(ctx, s.db, `SELECT state, COUNT(*), CAST(COALESCE(SUM(duration_ms), 0) AS BIGINT) FROM clips
-		WHERE session_id = ? AND state IN (?, ?, ?, ?, ?) AND kind <> 'standby' GROUP BY state`, sessionID,
+		WHERE session_id = ? AND state IN (?, ?, ?, ?, ?) AND kind <> 'standby' AND error NOT LIKE 'retired:%' GROUP BY state`, sessionID,
 		string(evercast.ClipPlanned), string(evercast.ClipScripted), string(evercast.ClipVoiced),
 		string(evercast.ClipRendered), string(evercast.ClipFailed))
 	if err != nil {
@@ -722,4 +759,27 @@ func (s *Store) ListClips(ctx context.Context, f ClipFilter) ([]*evercast.Clip, 
 		return nil, fmt.Errorf("list clips: %w", err)
 	}
 	return out, nil
+}
+
+// FormatBreaks writes quantum indices as "3,9,14".
+func FormatBreaks(qs []int) string {
+	parts := make([]string, len(qs))
+	for i, q := range qs {
+		parts[i] = strconv.Itoa(q)
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseBreaks reads what FormatBreaks wrote; malformed parts are skipped.
+func ParseBreaks(s string) []int {
+	if s == "" {
+		return nil
+	}
+	var out []int
+	for _, p := range strings.Split(s, ",") {
+		if q, err := strconv.Atoi(p); err == nil && q > 0 {
+			out = append(out, q)
+		}
+	}
+	return out
 }

@@ -90,7 +90,7 @@ func (s *Store) AnsweredSince(ctx context.Context, sessionID, key string, since 
 // since, and those of them not yet aired (or failed).
 func (s *Store) RepliesSince(ctx context.Context, sessionID string, since time.Time) (planned, pending int, err error) {
 	err = s.queryRow(ctx, s.db, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN state IN ('planned','scripted','voiced','rendered') THEN 1 ELSE 0 END), 0)
-		FROM clips WHERE session_id = ? AND kind = 'reply' AND planned_at >= ?`, sessionID, msOf(since)).Scan(&planned, &pending)
+		FROM clips WHERE session_id = ? AND kind = 'reply' AND beat = 0 AND planned_at >= ?`, sessionID, msOf(since)).Scan(&planned, &pending)
 	if err != nil {
 		return 0, 0, fmt.Errorf("replies since: %w", err)
 	}

@@ -52,6 +52,8 @@ type Payload struct {
 	StagingKey string `json:"staging_key,omitempty"`
 	// Duration of the rendered clip in milliseconds (store stage).
 	DurationMS int64 `json:"duration_ms,omitempty"`
+	// Breaks are the rendered clip's pause quanta (store stage).
+	Breaks []int `json:"breaks,omitempty"`
 }
 
 // Validate checks the payload for the given task type.
@@ -68,6 +70,11 @@ func (p Payload) Validate(taskType string) error {
 		}
 		if p.DurationMS <= 0 {
 			return fmt.Errorf("duration_ms: must be positive")
+		}
+		for _, q := range p.Breaks {
+			if q <= 0 || int64(q)*320 >= p.DurationMS {
+				return fmt.Errorf("breaks: quantum %d is outside the clip", q)
+			}
 		}
 	}
 	return nil

@@ -177,3 +177,23 @@ func pageFrames(weights []int, start, end, frames int) []int {
 	}
 	return out
 }
+
+// pauseBreaks returns the 320 ms quanta (1 … n-1) at whose start the voice
+// pauses: the frames around the boundary (two before, two after) are all
+// quiet against the clip's speech level. A live reply may cut in there
+// without cutting a word.
+func pauseBreaks(rms []float64) []int {
+	level := speechLevel(rms)
+	if level == 0 {
+		return nil
+	}
+	quiet := func(i int) bool { return i >= 0 && i < len(rms) && rms[i] < level/8 }
+	var out []int
+	for q := 1; q*media.QuantumFrames < len(rms); q++ {
+		f := q * media.QuantumFrames
+		if quiet(f-2) && quiet(f-1) && quiet(f) && quiet(f+1) {
+			out = append(out, q)
+		}
+	}
+	return out
+}

@@ -166,6 +166,9 @@ type Job struct {
 	Card *Card
 	// Avatar is the presenter.
 	Avatar *Avatar
+	// Background runs the encoder at a lower CPU priority (nice 10), so
+	// that urgent renders (live replies) on the same machine go first.
+	Background bool
 	// Seed drives the blinking, so a clip renders the same every time.
 	Seed int64
 	// Idle makes a standby clip: silence, mouth closed, blinking, Caption
@@ -244,6 +247,9 @@ func (a *Avatar) validate() error {
 
 // Result describes a rendered clip.
 type Result struct {
+	// Breaks are the 320 ms quanta at whose start the voice pauses (a
+	// comma, between sentences): where a live reply may cut in.
+	Breaks   []int
 	Duration time.Duration // a whole multiple of 320 ms
 	Frames   int           // video frames: Duration × 25
 	Samples  int           // audio samples per channel: Duration × 48000
@@ -314,7 +320,11 @@ func (r *Renderer) Render(ctx context.Context, job Job, outPath string) (Result,
 		prepared time.Duration
 	)
 	args := r.args(&job, tmpPath, dur, label(&job, outPath))
-	err = r.encode(ctx, args, func(w io.Writer) error {
+	nice := 0
+	if job.Background {
+		nice = 10
+	}
+	err = r.encode(ctx, args, nice, func(w io.Writer) error {
 		var sc *scene
 		sc, states = r.prepare(&job, voice, res.Frames)
 		prepared = time.Since(start)
@@ -331,6 +341,9 @@ func (r *Renderer) Render(ctx context.Context, job Job, outPath string) (Result,
 		return Result{}, fmt.Errorf("render: %w", err)
 	}
 	res.Bytes = st.Size()
+	if voice != nil {
+		res.Breaks = pauseBreaks(frameRMS(voice, res.Frames))
+	}
 	took := time.Since(start)
 	r.Log.Info("clip rendered", "out", outPath, "duration", dur, "frames", res.Frames,
 		"pictures", countStates(states), "prepare", prepared.Round(time.Millisecond),
@@ -432,7 +445,7 @@ func (r *Renderer) placeAvatar(a *Avatar, lay layout, bg *image.RGBA) *placed {
 
 // encode runs ffmpeg with args and feeds its stdin with frames, run on
 // another goroutine; it returns when both are done.
-func (r *Renderer) encode(ctx context.Context, args []string, frames func(io.Writer) error) error {
+func (r *Renderer) encode(ctx context.Context, args []string, nice int, frames func(io.Writer) error) error {
 	cmd := exec.CommandContext(ctx, r.FFmpeg, args...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 5 * time.Second
@@ -449,6 +462,11 @@ func (r *Renderer) encode(ctx context.Context, args []string, frames func(io.Wri
 	if err != nil {
 		pw.Close()
 		return fmt.Errorf("render: start ffmpeg: %w", err)
+	}
+	if nice != 0 {
+		// Before ffmpeg starts its encoder threads, which inherit it. A
+		// failure (no permission) only costs the priority.
+		_ = setNice(cmd.Process.Pid, nice)
 	}
 	writeErr := make(chan error, 1)
 	go func() {

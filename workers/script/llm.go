@@ -80,6 +80,7 @@ func (l *LLM) Write(ctx context.Context, r Request) (Script, error) {
 			{Role: openai.ChatMessageRoleSystem, Content: p.System},
 			{Role: openai.ChatMessageRoleUser, Content: p.User},
 		},
+		//lint:ignore SA1019 max_tokens is what OpenAI-compatible servers (vLLM, Ollama, DeepSeek, Qwen) understand; max_completion_tokens is OpenAI's alone
 		MaxTokens:   maxTokens,
 		Temperature: 0.8,
 		Stream:      true,
@@ -192,6 +193,7 @@ func (l *LLM) Stream(ctx context.Context, r Request) (*Stream, error) {
 			{Role: openai.ChatMessageRoleSystem, Content: p.System},
 			{Role: openai.ChatMessageRoleUser, Content: p.User},
 		},
+		//lint:ignore SA1019 max_tokens is what OpenAI-compatible servers understand (see Write)
 		MaxTokens: 160, Temperature: 0.7, Stream: true,
 	})
 	if err != nil {

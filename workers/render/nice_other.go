@@ -1,0 +1,5 @@
+//go:build !linux
+
+package render
+
+func setNice(int, int) error { return nil }
