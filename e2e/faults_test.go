@@ -119,8 +119,7 @@ func TestOutagesWhileLive(t *testing.T) {
 		checkAiredTimeline(t, aired(rd))
 	}
 
-	// Nothing was lost: every clip is aired, on its way, or failed with a
-	// reason, and in-flight clips are still moving.
+	// Nothing was lost: no clip failed, and the aired timeline is whole.
 	rd := p.api.rundown(t, id)
 	checkAiredTimeline(t, aired(rd))
 	failed := 0
@@ -134,6 +133,11 @@ func TestOutagesWhileLive(t *testing.T) {
 		t.Fatalf("session is %s after the outages", st.State)
 	}
 	t.Logf("aired %d clips, %.0f s; %d failed", len(aired(rd)), airedSeconds(rd), failed)
+	if failed > 0 {
+		// Stage retries (with minio-go's and asynq's own) outlast a 30 s
+		// outage: a clip given up for it is a clip lost.
+		t.Errorf("%d clips failed because of 30 s outages", failed)
+	}
 }
 
 // silentServer accepts TCP connections and never answers, like a wrong
