@@ -83,6 +83,7 @@ func BenchmarkCommentToAir(b *testing.B) {
 			b.Fatal(err)
 		}
 		s := &server{cmd: cmd, base: "http://" + addr, token: token, logs: logs}
+		b.Cleanup(s.kill)
 		waitHealthy(b, s)
 		id := seedDemo(b, s)
 		waitAired(b, s, id, 3, 3*time.Minute)

@@ -385,6 +385,10 @@ const (
 	// nextNormalQuery: the pending non-priority clip with the lowest order key.
 	nextNormalQuery = "SELECT " + clipCols + " FROM clips WHERE session_id = ? AND " + queuedCond +
 		" AND priority = 0 ORDER BY ord LIMIT 1"
+	// nextRenderedNormalQuery: the rendered non-priority clip with the
+	// lowest order key.
+	nextRenderedNormalQuery = "SELECT " + clipCols + " FROM clips WHERE session_id = ? AND " + queuedCond +
+		" AND priority = 0 AND state = 'rendered' ORDER BY ord LIMIT 1"
 	// lastSeqQuery: the highest Seq of a session.
 	lastSeqQuery = "SELECT seq FROM clips WHERE session_id = ? AND seq > 0 ORDER BY seq DESC LIMIT 1"
 )
@@ -392,7 +396,7 @@ const (
 // nextClip returns the clip Cue would take next: the rendered priority clip
 // with the lowest order key, else the pending non-priority clip with the
 // lowest order key; nil when there is none.
-func (s *Store) nextClip(ctx context.Context, q querier, sessionID string) (*evercast.Clip, error) {
+func (s *Store) nextClip(ctx context.Context, q querier, sessionID string, now time.Time) (*evercast.Clip, error) {
 	c, err := scanClip(s.queryRow(ctx, q, nextPriorityQuery, sessionID))
 	if err == nil || !errors.Is(err, sql.ErrNoRows) {
 		return c, err
@@ -401,14 +405,39 @@ func (s *Store) nextClip(ctx context.Context, q querier, sessionID string) (*eve
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
-	return c, err
+	if err != nil || c.State == evercast.ClipRendered || now.Sub(lastMoved(c)) < StuckAfter {
+		return c, err
+	}
+	// The clip at the head has not moved for a while (its worker died
+	// mid-render, say): rather than hold everything behind it, take the
+	// first rendered clip after it. The stuck one airs once it is done.
+	r, err := scanClip(s.queryRow(ctx, q, nextRenderedNormalQuery, sessionID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, nil
+	}
+	return r, err
+}
+
+// StuckAfter is how long the clip at the head of the queue may sit in one
+// pipeline state before rendered clips behind it go first.
+const StuckAfter = 15 * time.Second
+
+// lastMoved is when the clip last changed state on its way to rendered.
+func lastMoved(c *evercast.Clip) time.Time {
+	t := c.PlannedAt
+	for _, p := range []*time.Time{c.ScriptedAt, c.VoicedAt} {
+		if p != nil && p.After(t) {
+			t = *p
+		}
+	}
+	return t
 }
 
 // Peek returns the clip Cue would put on air now, changing nothing. When
 // that clip is not rendered yet (or nothing is pending) it is ErrNotReady,
 // with the blocking clip when there is one.
 func (s *Store) Peek(ctx context.Context, sessionID string) (*evercast.Clip, error) {
-	c, err := s.nextClip(ctx, s.db, sessionID)
+	c, err := s.nextClip(ctx, s.db, sessionID, s.now())
 	if err != nil {
 		return nil, fmt.Errorf("peek: %w", err)
 	}
@@ -437,7 +466,7 @@ func (s *Store) Cue(ctx context.Context, sessionID string, startMS int64, now ti
 		// A clip may fail between the choice and the update (FailClip does
 		// not lock the session): then choose again.
 		for range 8 {
-			c, err := s.nextClip(ctx, tx, sessionID)
+			c, err := s.nextClip(ctx, tx, sessionID, now)
 			if err != nil {
 				return err
 			}

@@ -224,6 +224,8 @@ func testAdvanceClip(t *testing.T, e *env) {
 func testCueOrder(t *testing.T, e *env) {
 	f := newFixture(t, e)
 	sid := f.session.ID
+	// Cues happen as the clips move (no clip is stuck: see testStuckHead).
+	t0 := e.clk.Now()
 	K := evercast.KindPitch
 	cs := plan(t, e, sid, K, K, K, evercast.KindReply, K, evercast.KindReply, evercast.KindReply, K)
 	n1, n2, n3, p1, n4, p2, p3, n5 := cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], cs[6], cs[7]
@@ -231,7 +233,6 @@ func testCueOrder(t *testing.T, e *env) {
 	for i, c := range cs {
 		name[c.ID] = []string{"n1", "n2", "n3", "p1", "n4", "p2", "p3", "n5"}[i]
 	}
-	t0 := time.Date(2025, 3, 1, 20, 0, 0, 0, time.UTC)
 	var startMS int64
 	cue := func(step string, want *evercast.Clip, blocking *evercast.Clip, seq int64) {
 		t.Helper()
@@ -555,5 +556,31 @@ func testStandbyTemplate(t *testing.T, e *env) {
 		if c.ID == sb.ID {
 			t.Fatalf("standby template listed in the rundown")
 		}
+	}
+}
+
+// testStuckHead: a clip at the head of the queue that has not moved for
+// StuckAfter (its worker died mid-render) no longer holds rendered clips
+// behind it; it airs once it is done.
+func testStuckHead(t *testing.T, e *env) {
+	f := newFixture(t, e)
+	sid := f.session.ID
+	cs := plan(t, e, sid, evercast.KindPitch, evercast.KindPitch, evercast.KindPitch)
+	render(t, e, cs[1], 3200)
+	fresh := e.clk.Now()
+	if _, err := e.s.Cue(e.ctx, sid, 0, fresh); !errors.Is(err, ErrNotReady) {
+		t.Fatalf("a head that is moving blocks: got %v", err)
+	}
+	later := fresh.Add(StuckAfter + time.Second)
+	got, err := e.s.Cue(e.ctx, sid, 0, later)
+	must(t, err)
+	if got.ID != cs[1].ID || got.Seq != 1 {
+		t.Fatalf("after the head was stuck: cued %s seq %d, want the rendered one", got.ID, got.Seq)
+	}
+	render(t, e, cs[0], 3200)
+	got, err = e.s.Cue(e.ctx, sid, 3200, later.Add(time.Second))
+	must(t, err)
+	if got.ID != cs[0].ID || got.Seq != 2 {
+		t.Fatalf("the once-stuck head airs when done: got %s seq %d", got.ID, got.Seq)
 	}
 }

@@ -151,6 +151,7 @@ func suite() []struct {
 		{"ClipStats", testClipStats},
 		{"ConcurrentCue", testConcurrentCue},
 		{"StandbyTemplate", testStandbyTemplate},
+		{"StuckHead", testStuckHead},
 	}
 }
 
