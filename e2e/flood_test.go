@@ -69,8 +69,11 @@ func TestCommentFlood(t *testing.T) {
 	ga, gb := time.Duration(airedMS(a)-a0)*time.Millisecond, time.Duration(airedMS(b)-b0)*time.Millisecond
 	t.Logf("flood: %d comments sent (%d accepted, %d refused) in 5 s; in %s session A aired %s more, session B %s more",
 		sent.Load(), accepted.Load(), refused.Load(), wall.Round(time.Millisecond), ga, gb)
-	if accepted.Load() < 40000 {
-		t.Errorf("only %d of the comments were taken", accepted.Load())
+	// How many the server takes per second depends on the machine (a
+	// benchmark matter); what must hold is that every request was answered
+	// and that playout kept time.
+	if refused.Load() > 0 || accepted.Load() == 0 {
+		t.Errorf("%d comments refused, %d accepted", refused.Load(), accepted.Load())
 	}
 	// The aired end runs up to a clip ahead of the playhead; allow one clip
 	// of slack each way.
