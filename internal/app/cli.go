@@ -224,9 +224,18 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 		return err
 	}
 	defer a.Close()
-	sess, err := SeedStore(ctx, a.Store, int(duration.Seconds()+0.999))
-	if err != nil {
-		return err
+	var sess *evercast.Session
+	if *duration == 0 {
+		// A demo run again on the same data dir goes on with its session.
+		sess, err = existingDemo(ctx, a.Store)
+		if err != nil {
+			return err
+		}
+	}
+	if sess == nil {
+		if sess, err = SeedStore(ctx, a.Store, int(duration.Seconds()+0.999)); err != nil {
+			return err
+		}
 	}
 	if _, err := a.Orchestrator.Start(ctx, sess.ID); err != nil {
 		return fmt.Errorf("start demo session: %w", err)
@@ -291,6 +300,30 @@ func waitEnded(ctx context.Context, st *store.Store, id string, done <-chan erro
 			}
 		}
 	}
+}
+
+// existingDemo returns the demo merchant's session from an earlier run that
+// has not ended, if any.
+func existingDemo(ctx context.Context, st *store.Store) (*evercast.Session, error) {
+	ms, err := st.ListMerchants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		if m.Name != demo.Merchant().Name {
+			continue
+		}
+		ss, err := st.ListSessions(ctx, store.SessionFilter{MerchantID: m.ID})
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range ss {
+			if s.State != evercast.SessionEnded && s.MaxAirSeconds == 0 {
+				return s, nil
+			}
+		}
+	}
+	return nil, nil
 }
 
 // SeedStore creates the demo merchant, anchor, catalog and a session in the
